@@ -1,0 +1,1 @@
+"""Types shared by every layer: the job snapshot, job IDs, source errors."""

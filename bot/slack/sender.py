@@ -1,0 +1,77 @@
+"""Posts alerts to Slack for the engine, translating Slack errors into DeliveryError."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.engine.watcher import DeliveryError
+from bot.slack.messages import alert_message
+from bot.storage.store import AlertClaim
+
+log = logging.getLogger(__name__)
+
+# Slack answers these when retrying cannot help; the alert is recorded as undeliverable.
+PERMANENT_ERRORS = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it; invite the bot",
+    "not_in_channel": "the bot is not a member of the channel; invite the bot with /invite",
+    "is_archived": "the channel is archived",
+    "channel_is_archived": "the channel is archived",
+    "restricted_action": "posting to the channel is restricted",
+    "msg_too_long": "the message is too long",
+    "invalid_blocks": "Slack rejected the message blocks",
+    "missing_scope": "the bot token lacks the chat:write scope; reinstall the app",
+}
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that never retries on its own: a retried post could appear twice, so
+    the engine decides about every retry."""
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], timeout=15)
+
+
+class SlackAlertSender:
+    def __init__(self, client: AsyncWebClient):
+        self.client = client
+
+    async def send(self, alert: AlertClaim) -> str:
+        message = alert_message(alert.event, mention=alert.mention)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=alert.channel_id,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from None
+
+        return str(response["ts"])
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    status = exc.response.status_code
+    code = str(exc.response.get("error") or f"HTTP {status}")
+    if status == 429:
+        retry_after = _retry_after(exc.response.headers)
+        return DeliveryError(f"rate limited by Slack ({code})", retry_after=retry_after)
+    if code in PERMANENT_ERRORS:
+        return DeliveryError(f"{code}: {PERMANENT_ERRORS[code]}", permanent=True)
+    return DeliveryError(f"Slack error {code}")
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                return None
+    return None
