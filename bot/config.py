@@ -30,7 +30,9 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Every setting of the bot. Field names are the environment variable names, lowercased."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+    )
 
     slack_bot_token: SecretStr | None = Field(
         None, description="Bot token (xoxb-...) used to post alerts and cards."
