@@ -53,7 +53,6 @@ class BotService:
         self.commands = JobMetricsCommands(self.store, self.source, clock, thresholds)
         self.bolt = build_bolt_app(
             self.commands,
-            token=bot_token,
             signing_secret=_secret(settings.slack_signing_secret, PLACEHOLDER_SIGNING_SECRET),
             client=self.slack_client,
         )

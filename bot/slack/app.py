@@ -160,13 +160,10 @@ class JobMetricsCommands:
 
 
 def build_bolt_app(
-    commands: JobMetricsCommands,
-    *,
-    token: str,
-    signing_secret: str,
-    client: AsyncWebClient,
+    commands: JobMetricsCommands, *, signing_secret: str, client: AsyncWebClient
 ) -> AsyncApp:
-    app = AsyncApp(token=token, signing_secret=signing_secret, client=client)
+    """The Bolt app; `client` carries the bot token and the Web API base URL."""
+    app = AsyncApp(signing_secret=signing_secret, client=client)
 
     @app.command("/jobmetrics")
     async def on_command(ack: Any, command: dict[str, Any], respond: Respond, client: Any) -> None:

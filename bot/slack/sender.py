@@ -47,6 +47,7 @@ class SlackAlertSender:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=alert_metadata(alert),
             )
         except SlackApiError as exc:
             raise _delivery_error(exc) from None
@@ -54,6 +55,14 @@ class SlackAlertSender:
             raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from None
 
         return str(response["ts"])
+
+
+def alert_metadata(alert: AlertClaim) -> dict[str, object]:
+    """Slack message metadata naming the alert, so that its kind and job can be read back."""
+    return {
+        "event_type": f"jobmetrics_{alert.event.kind.value}",
+        "event_payload": {"job_id": alert.job_id, "key": alert.event.key},
+    }
 
 
 def _delivery_error(exc: SlackApiError) -> DeliveryError:

@@ -1,0 +1,550 @@
+"""A local stand-in for the Slack Web API, for tests and the demo.
+
+It is a real HTTP server on 127.0.0.1 with a free port, so the real slack_sdk clients talk to
+it through `base_url=stand_in.url`. It records every call, answers the methods the bot uses,
+accepts Bolt's response_url posts at `/respond/<anything>`, and injects faults on request:
+per-channel errors, HTTP 429 with Retry-After, HTTP 5xx and invalid_auth.
+
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.url)
+        client.chat_postMessage(channel="C1", text="hello")
+        assert slack.posts("C1")[0].params["text"] == "hello"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+API_PREFIX = "/api/"
+RESPOND_PREFIX = "/respond/"
+RESPONSE_URL_METHOD = "response_url"
+POSTING_METHODS = ("chat.postMessage", "chat.postEphemeral", RESPONSE_URL_METHOD)
+
+TEAM_ID = "T0SIM"
+BOT_USER_ID = "U0SIMBOT"
+BOT_ID = "B0SIMBOT"
+
+# Form-encoded clients send these parameters as JSON strings.
+_JSON_PARAMS = ("blocks", "attachments", "metadata")
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_SPECIAL = re.compile(r"<([!@#])([^|>]+)(?:\|([^>]*))?>")
+_FIRST_TS_MICROSECONDS = 1_700_000_000_000_100
+_MAX_BLOCKS = 50
+_MAX_TEXT = 40_000
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request the stand-in received, and the status and body it answered with."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    path: str
+    at: float
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class _Faults:
+    channel_errors: dict[str, str] = field(default_factory=dict)
+    rate_limited: int = 0
+    retry_after: int = 1
+    failures: int = 0
+    failure_status: int = 500
+    invalid_auth: bool = False
+
+
+class SlackStandIn:
+    """A Slack Web API stand-in served on 127.0.0.1 until `stop()` or the end of a `with`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._calls: list[RecordedCall] = []
+        self._faults = _Faults()
+        self._ts_counter = itertools.count()
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        handler = type("_BoundHandler", (_Handler,), {"stand_in": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="slack-stand-in", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the Slack stand-in is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL for WebClient(base_url=...), ending with '/' like https://slack.com/api/."""
+        return self.root_url + API_PREFIX
+
+    def response_url(self, name: str = "command") -> str:
+        """A response_url to put in a simulated slash command; posts to it are recorded."""
+        return f"{self.root_url}{RESPOND_PREFIX}{name}"
+
+    # -- fault injection -------------------------------------------------------------------
+
+    def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
+        """Answer every later call about `channel` with ok:false and `error`."""
+        with self._lock:
+            self._faults.channel_errors[channel] = error
+
+    def rate_limit_next(self, count: int, retry_after: int = 1) -> None:
+        """Answer the next `count` Web API calls with HTTP 429 and a Retry-After header."""
+        with self._lock:
+            self._faults.rate_limited = count
+            self._faults.retry_after = retry_after
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        """Answer the next `count` Web API calls with HTTP `status` and no Slack body."""
+        with self._lock:
+            self._faults.failures = count
+            self._faults.failure_status = status
+
+    def fail_auth(self, invalid: bool = True) -> None:
+        """Answer every Web API call with ok:false invalid_auth until called with False."""
+        with self._lock:
+            self._faults.invalid_auth = invalid
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults = _Faults()
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def all_calls(self) -> list[RecordedCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls(self, method: str) -> list[RecordedCall]:
+        """Recorded calls of one Web API method, or of `response_url`, oldest first."""
+        return [call for call in self.all_calls() if call.method == method]
+
+    def posts(self, channel: str | None = None) -> list[RecordedCall]:
+        """Successful chat.postMessage calls, to one channel or to all, oldest first."""
+        return [
+            call
+            for call in self.calls("chat.postMessage")
+            if call.ok and (channel is None or call.params.get("channel") == channel)
+        ]
+
+    def responses(self) -> list[RecordedCall]:
+        """Posts to response_url, as Bolt's respond() sends them."""
+        return self.calls(RESPONSE_URL_METHOD)
+
+    def wait_for(
+        self, predicate: Callable[[list[RecordedCall]], bool], timeout: float = 5.0
+    ) -> list[RecordedCall]:
+        """Block until `predicate(all calls)` is true and return the calls.
+
+        Raises TimeoutError with the recorded methods when `timeout` seconds pass first.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(list(self._calls)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    methods = [call.method for call in self._calls]
+                    raise TimeoutError(f"condition not met after {timeout} s; calls: {methods}")
+                self._changed.wait(remaining)
+            return list(self._calls)
+
+    def reset(self) -> None:
+        """Forget recorded calls and messages, and clear faults."""
+        with self._lock:
+            self._calls.clear()
+            self._messages.clear()
+            self._faults = _Faults()
+
+    def transcript(self) -> str:
+        """Render every message the bot sent as readable plain text, one entry per message."""
+        entries = [_render_call(call) for call in self.all_calls() if _is_message(call)]
+        return "\n\n".join(entries)
+
+    # -- request handling, called from server threads ---------------------------------------
+
+    def _handle(self, path: str, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        if path.startswith(RESPOND_PREFIX):
+            answer = _Answer(200, {"ok": True})
+            self._record(RESPONSE_URL_METHOD, params, headers, path, answer)
+            return answer
+
+        method = path.removeprefix(API_PREFIX)
+        with self._lock:
+            answer = self._injected_fault(method, params, headers)
+            if answer is None:
+                answer = self._answer(method, params)
+        self._record(method, params, headers, path, answer)
+        return answer
+
+    def _injected_fault(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> _Answer | None:
+        faults = self._faults
+        if faults.rate_limited > 0:
+            faults.rate_limited -= 1
+            retry = {"Retry-After": str(faults.retry_after)}
+            return _Answer(429, {"ok": False, "error": "ratelimited"}, retry)
+        if faults.failures > 0:
+            faults.failures -= 1
+            return _Answer(faults.failure_status, None)
+        if faults.invalid_auth:
+            return _error("invalid_auth")
+        if not _has_token(params, headers):
+            return _error("not_authed")
+
+        channel = params.get("channel")
+        if isinstance(channel, str) and channel in faults.channel_errors:
+            return _error(faults.channel_errors[channel])
+        return None
+
+    def _answer(self, method: str, params: dict[str, Any]) -> _Answer:
+        responders = {
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "auth.test": _auth_test,
+            "conversations.info": _conversation_info,
+        }
+        responder = responders.get(method)
+        if responder is None:
+            return _Answer(200, {"ok": True})
+        return responder(params)
+
+    def _post_message(self, params: dict[str, Any]) -> _Answer:
+        problem = _message_problem(params)
+        if problem is not None:
+            return _error(problem)
+
+        channel = params["channel"]
+        ts = self._next_ts()
+        message = _stored_message(params, ts)
+        self._messages[(channel, ts)] = message
+        return _Answer(200, {"ok": True, "channel": channel, "ts": ts, "message": message})
+
+    def _update_message(self, params: dict[str, Any]) -> _Answer:
+        channel, ts = params.get("channel"), params.get("ts")
+        if not channel:
+            return _error("channel_not_found")
+        if (channel, ts) not in self._messages:
+            return _error("message_not_found")
+        problem = _content_problem(params)
+        if problem is not None:
+            return _error(problem)
+
+        message = _stored_message(params, str(ts))
+        self._messages[(channel, str(ts))] = message
+        body = {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+        return _Answer(200, body | {"message": message})
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> _Answer:
+        problem = _message_problem(params)
+        if problem is None and not params.get("user"):
+            problem = "user_not_in_channel"
+        if problem is not None:
+            return _error(problem)
+        return _Answer(200, {"ok": True, "message_ts": self._next_ts()})
+
+    def _next_ts(self) -> str:
+        microseconds = _FIRST_TS_MICROSECONDS + 100 * next(self._ts_counter)
+        seconds, fraction = divmod(microseconds, 1_000_000)
+        return f"{seconds}.{fraction:06d}"
+
+    def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        path: str,
+        answer: _Answer,
+    ) -> None:
+        call = RecordedCall(
+            method=method,
+            params=params,
+            headers=headers,
+            path=path,
+            at=time.time(),
+            status=answer.status,
+            response=answer.body or {},
+        )
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: dict[str, Any] | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    stand_in: SlackStandIn
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # The stand-in records calls itself; stderr lines would only clutter test output.
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        if not parts.path.startswith((API_PREFIX, RESPOND_PREFIX)):
+            self._send(_Answer(404, {"ok": False, "error": "unknown_path"}))
+            return
+
+        params = dict(parse_qsl(parts.query))
+        params |= _parse_body(self._read_body(), self.headers.get("Content-Type", ""))
+        headers = {name: value for name, value in self.headers.items()}
+        authorization = headers.pop("Authorization", None)
+        if authorization:
+            # Kept as a flag so tests can check a token was sent without ever seeing it.
+            headers["X-Stand-In-Authorized"] = "yes"
+        self._send(self.stand_in._handle(parts.path, params, headers))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, answer: _Answer) -> None:
+        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        content_type = (
+            "application/json; charset=utf-8" if answer.body is not None else "text/plain"
+        )
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    if not body:
+        return {}
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            return {"_raw_body": text}
+        return parsed if isinstance(parsed, dict) else {"_json_body": parsed}
+    if "x-www-form-urlencoded" in content_type:
+        return _decode_form(text)
+    return {"_raw_body": text}
+
+
+def _decode_form(text: str) -> dict[str, Any]:
+    params: dict[str, Any] = dict(parse_qsl(text, keep_blank_values=True))
+    for name in _JSON_PARAMS:
+        value = params.get(name)
+        if isinstance(value, str):
+            # A malformed value is left as sent, so a test can see it.
+            with contextlib.suppress(json.JSONDecodeError):
+                params[name] = json.loads(value)
+    return params
+
+
+def _has_token(params: dict[str, Any], headers: dict[str, str]) -> bool:
+    return "X-Stand-In-Authorized" in headers or bool(params.get("token"))
+
+
+def _error(code: str) -> _Answer:
+    return _Answer(200, {"ok": False, "error": code})
+
+
+def _message_problem(params: dict[str, Any]) -> str | None:
+    if not params.get("channel"):
+        return "channel_not_found"
+    return _content_problem(params)
+
+
+def _content_problem(params: dict[str, Any]) -> str | None:
+    text, blocks = params.get("text"), params.get("blocks")
+    if not text and not blocks and not params.get("attachments"):
+        return "no_text"
+    if blocks is not None and (not isinstance(blocks, list) or len(blocks) > _MAX_BLOCKS):
+        return "invalid_blocks"
+    if isinstance(text, str) and len(text) > _MAX_TEXT:
+        return "msg_too_long"
+    return None
+
+
+def _stored_message(params: dict[str, Any], ts: str) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "text": params.get("text") or "",
+        "ts": ts,
+    }
+    if params.get("blocks"):
+        message["blocks"] = params["blocks"]
+    if params.get("thread_ts"):
+        message["thread_ts"] = params["thread_ts"]
+    return message
+
+
+def _auth_test(params: dict[str, Any]) -> _Answer:
+    body = {
+        "ok": True,
+        "url": "https://stand-in.slack.test/",
+        "team": "Stand-in team",
+        "user": "jobmetrics",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+    }
+    return _Answer(200, body)
+
+
+def _conversation_info(params: dict[str, Any]) -> _Answer:
+    channel = params.get("channel")
+    if not channel:
+        return _error("channel_not_found")
+    info = {
+        "id": channel,
+        "name": f"channel-{str(channel).lower()}",
+        "is_channel": True,
+        "is_private": False,
+        "is_member": True,
+        "is_archived": False,
+    }
+    return _Answer(200, {"ok": True, "channel": info})
+
+
+# -- transcript --------------------------------------------------------------------------------
+
+
+def _is_message(call: RecordedCall) -> bool:
+    if call.method == "chat.update":
+        return call.ok
+    return call.method in POSTING_METHODS and call.ok
+
+
+def _render_call(call: RecordedCall) -> str:
+    params = call.params
+    channel = params.get("channel", "?")
+    if call.method == "chat.postMessage":
+        heading = f"[#{channel} ts={call.response.get('ts')}]"
+        if params.get("thread_ts"):
+            heading += f" in thread {params['thread_ts']}"
+    elif call.method == "chat.update":
+        heading = f"[#{channel} ts={params.get('ts')} edited]"
+    elif call.method == "chat.postEphemeral":
+        heading = f"[#{channel} only visible to {params.get('user')}]"
+    else:
+        kind = params.get("response_type") or "ephemeral"
+        heading = f"[reply via response_url {call.path.removeprefix(RESPOND_PREFIX)}, {kind}]"
+
+    body = _render_blocks(params.get("blocks")) or _plain(str(params.get("text") or ""))
+    return heading + "\n" + _indent(body)
+
+
+def _render_blocks(blocks: Any) -> str:
+    if not isinstance(blocks, list):
+        return ""
+    lines = [line for block in blocks for line in _render_block(block)]
+    return "\n".join(lines)
+
+
+def _render_block(block: Any) -> Iterator[str]:
+    if not isinstance(block, dict):
+        return
+    kind = block.get("type")
+    if kind == "divider":
+        yield "----"
+    if kind == "header":
+        yield _plain(_text_of(block.get("text"))).upper()
+    if isinstance(block.get("text"), dict) and kind != "header":
+        yield _plain(_text_of(block["text"]))
+    for field_object in block.get("fields") or []:
+        yield "  " + _plain(_text_of(field_object)).replace("\n", ": ", 1)
+    for element in block.get("elements") or []:
+        yield from _render_element(kind, element)
+
+
+def _render_element(block_kind: Any, element: Any) -> Iterator[str]:
+    if not isinstance(element, dict):
+        return
+    if element.get("type") == "button":
+        yield f"[button: {_plain(_text_of(element.get('text')))}]"
+    elif block_kind == "context":
+        yield "(" + _plain(_text_of(element)) + ")"
+
+
+def _text_of(text_object: Any) -> str:
+    if isinstance(text_object, dict):
+        return str(text_object.get("text") or "")
+    return ""
+
+
+def _plain(mrkdwn: str) -> str:
+    """Turn Slack markup into what a reader sees: date fallbacks, link labels, @mentions."""
+    text = _DATE_TOKEN.sub(r"\1", mrkdwn)
+    text = _SPECIAL.sub(_render_special, text)
+    text = _LINK.sub(r"\2 (\1)", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _render_special(match: re.Match[str]) -> str:
+    sigil, name, label = match.groups()
+    if label:
+        return label if label.startswith(("@", "#")) else "@" + label
+    if sigil == "!" and name.startswith("subteam^"):
+        return "@" + name.removeprefix("subteam^")
+    return ("#" if sigil == "#" else "@") + name
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
