@@ -99,7 +99,7 @@ class BotService:
         return int(self._server.servers[0].sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        self.scheduler.shutdown()
+        await self.scheduler.shutdown()
         await self.source.aclose()
         self.database.dispose()
 

@@ -6,6 +6,7 @@ job store, so that several processes can share the work through the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,11 +16,23 @@ from bot.engine.watcher import WatchEngine
 log = logging.getLogger(__name__)
 
 
+class _SkippedTickFilter(logging.Filter):
+    """Drop APScheduler's warning that a tick was skipped because the previous one still runs:
+    with `max_instances=1` that is the intended behaviour, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedTickFilter())
+
+
 class EngineScheduler:
     def __init__(self, engine: WatchEngine, tick_seconds: float = 1.0):
         self.engine = engine
         self.tick_seconds = tick_seconds
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._tick_running = asyncio.Lock()
 
     def start(self) -> None:
         """Start ticking in the running event loop."""
@@ -35,14 +48,20 @@ class EngineScheduler:
         self._scheduler.start()
         log.info("scheduler started, tick every %.2f s owner=%s", self.tick_seconds, self.engine.config.owner)
 
-    def shutdown(self) -> None:
-        if self._scheduler.running:
+    async def shutdown(self) -> None:
+        """Stop ticking, letting a tick in flight finish so that its results are written:
+        APScheduler's asyncio executor would cancel it mid-poll."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        async with self._tick_running:
             self._scheduler.shutdown(wait=False)
-            log.info("scheduler stopped owner=%s", self.engine.config.owner)
+        log.info("scheduler stopped owner=%s", self.engine.config.owner)
 
     async def _tick(self) -> None:
         # A failing database or API must never kill the scheduler: log and go on next tick.
-        try:
-            await self.engine.tick()
-        except Exception:
-            log.exception("engine tick failed; retrying on the next tick")
+        async with self._tick_running:
+            try:
+                await self.engine.tick()
+            except Exception:
+                log.exception("engine tick failed; retrying on the next tick")

@@ -27,7 +27,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from bot.slack.messages import SlackMessage
-from bot.slack.sender import PERMANENT_ERRORS
+from bot.slack.sender import PERMANENT_ERRORS, slack_error_code
 from bot.storage.store import Store, WatchKey
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ async def _post(client: AsyncWebClient, channel: str, message: SlackMessage) -> 
     try:
         await client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
     except SlackApiError as exc:
-        code = str(exc.response.get("error"))
+        code = slack_error_code(exc)
         if code in CANNOT_POST:
             return code
         log.warning("watch confirmation not posted channel=%s: Slack error %s", channel, code)

@@ -67,13 +67,21 @@ def alert_metadata(alert: AlertClaim) -> dict[str, object]:
 
 def _delivery_error(exc: SlackApiError) -> DeliveryError:
     status = exc.response.status_code
-    code = str(exc.response.get("error") or f"HTTP {status}")
+    code = slack_error_code(exc)
     if status == 429:
         retry_after = _retry_after(exc.response.headers)
         return DeliveryError(f"rate limited by Slack ({code})", retry_after=retry_after)
     if code in PERMANENT_ERRORS:
         return DeliveryError(f"{code}: {PERMANENT_ERRORS[code]}", permanent=True)
     return DeliveryError(f"Slack error {code}")
+
+
+def slack_error_code(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when the body was not Slack's JSON."""
+    data = exc.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {exc.response.status_code}"
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
