@@ -24,6 +24,11 @@ from bot.sim.slack_requests import block_action_body, signed_headers, slash_comm
 TEAM_ID = "T0DEMO"
 CHANNEL_ID = "C0DEMO"
 USER_ID = "U0DEMO"
+# Two service instances, so that the platform flavour tries the second when the first has no job.
+INSTANCE_CRNS = (
+    "crn:v1:bluemix:public:quantum-computing:us-east:a/0c1d2e3f4a5b:5e6f7a8b-0000-4c3d-9e8f-0123456789ab::",
+    "crn:v1:bluemix:public:quantum-computing:us-east:a/0c1d2e3f4a5b:77aa0000-1111-4c3d-9e8f-0123456789cd::",
+)
 
 
 class LocalStack:
@@ -39,8 +44,12 @@ class LocalStack:
         **settings: Any,
     ):
         self.flavor = flavor
-        self.ibm = IbmApiSimulator(speed=sim_speed, api_key=secrets.token_urlsafe(16),
-                                   admin_token=secrets.token_urlsafe(16))
+        self.ibm = IbmApiSimulator(
+            speed=sim_speed,
+            api_key=secrets.token_urlsafe(16),
+            admin_token=secrets.token_urlsafe(16),
+            crns=INSTANCE_CRNS,
+        )
         self.slack = SlackStandIn()
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._database_url = database_url
