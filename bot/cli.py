@@ -64,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("job", help="job ID or job link")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    demo = commands.add_parser("demo", help="run the bot against local simulators and print the transcript")
-    demo.add_argument("--flavor", choices=["admin", "platform"], default="admin", help="IBM API to simulate")
+    demo = commands.add_parser(
+        "demo", help="run the bot against local simulators and print the transcript"
+    )
+    demo.add_argument(
+        "--flavor", choices=["admin", "platform"], default="admin", help="IBM API to simulate"
+    )
     return parser
 
 

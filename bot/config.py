@@ -20,7 +20,9 @@ PLATFORM_REGION_URLS = {
 IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
 SLACK_API_URL = "https://slack.com/api/"
 
-_MENTION = re.compile(r"^(<!(here|channel|everyone)>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>|<@[UW][A-Z0-9]+>)$")
+_MENTION = re.compile(
+    r"^(<!(here|channel|everyone)>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>|<@[UW][A-Z0-9]+>)$"
+)
 
 
 class ConfigError(Exception):

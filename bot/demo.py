@@ -85,10 +85,16 @@ def platform_scenario() -> Scenario:
             billed_seconds=42,
             usage_final_delay=20,
         ),
-        ScriptedJob(JOB_FAILED, queue_positions=(0,), step_seconds=8, run_seconds=10,
-                    outcome="failed"),
-        ScriptedJob(JOB_TOO_LONG, queue_positions=(0,), step_seconds=5, run_seconds=25,
-                    outcome="ran_too_long"),
+        ScriptedJob(
+            JOB_FAILED, queue_positions=(0,), step_seconds=8, run_seconds=10, outcome="failed"
+        ),
+        ScriptedJob(
+            JOB_TOO_LONG,
+            queue_positions=(0,),
+            step_seconds=5,
+            run_seconds=25,
+            outcome="ran_too_long",
+        ),
     )
     commands = (
         JOB_LIFECYCLE,
@@ -130,7 +136,7 @@ def missing_alerts(scenario: Scenario, calls: list[RecordedCall]) -> list[tuple[
 
 async def play(scenario: Scenario, out: object = sys.stdout) -> bool:
     """Run a scenario and print its transcript; return whether every expected alert arrived."""
-    write = getattr(out, "write")
+    write = out.write
     started = time.monotonic()
     async with LocalStack(
         flavor=scenario.flavor,
@@ -157,14 +163,17 @@ async def play(scenario: Scenario, out: object = sys.stdout) -> bool:
         return not missing
 
 
-def _summary(scenario: Scenario, stack: LocalStack, missing: list[tuple[str, str]], took: float) -> str:
+def _summary(
+    scenario: Scenario, stack: LocalStack, missing: list[tuple[str, str]], took: float
+) -> str:
     calls = stack.slack.all_calls()
     alerts = alert_kinds(calls, "C0DEMO")
     oncall = alert_kinds(calls, ONCALL_CHANNEL)
     lines = [
         "",
         f"=== Summary ({scenario.flavor.value} API, {took:.1f} s) ===",
-        f"alerts in #C0DEMO: {len(alerts)}; usage alerts copied to on-call #{ONCALL_CHANNEL}: {len(oncall)}",
+        f"alerts in #C0DEMO: {len(alerts)}",
+        f"usage alerts copied to on-call #{ONCALL_CHANNEL}: {len(oncall)}",
         f"replies to slash commands: {len(stack.slack.responses())}",
         f"IBM API requests: {sum(stack.ibm.requests_by_path.values())}",
     ]
@@ -178,7 +187,9 @@ def _summary(scenario: Scenario, stack: LocalStack, missing: list[tuple[str, str
 def run_demo(flavor: str = "admin") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     scenario = platform_scenario() if flavor == ApiFlavor.PLATFORM.value else admin_scenario()
-    print(f"jobmetrics-bot demo: {scenario.flavor.value} API simulated on 127.0.0.1, "
-          f"IBM clock x{SPEED:g}, Slack stand-in recording every call\n")
+    print(
+        f"jobmetrics-bot demo: {scenario.flavor.value} API simulated on 127.0.0.1, "
+        f"IBM clock x{SPEED:g}, Slack stand-in recording every call\n"
+    )
     ok = asyncio.run(play(scenario))
     return 0 if ok else 1

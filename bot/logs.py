@@ -19,7 +19,9 @@ class SecretMaskFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]):
         super().__init__()
-        self.secrets = sorted({secret for secret in secrets if len(secret) >= 6}, key=len, reverse=True)
+        self.secrets = sorted(
+            {secret for secret in secrets if len(secret) >= 6}, key=len, reverse=True
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

@@ -31,7 +31,9 @@ PLACEHOLDER_SIGNING_SECRET = "not-configured"
 
 
 class BotService:
-    def __init__(self, settings: Settings, *, source: JobSource | None = None, clock: Clock = utc_now):
+    def __init__(
+        self, settings: Settings, *, source: JobSource | None = None, clock: Clock = utc_now
+    ):
         self.settings = settings
         self.clock = clock
         self.database = make_engine(settings.sqlalchemy_url)
@@ -49,7 +51,9 @@ class BotService:
         )
         self.scheduler = EngineScheduler(self.engine, tick_seconds=_tick_seconds(settings))
 
-        thresholds = (settings.billed_seconds_threshold,) if settings.billed_seconds_threshold else ()
+        thresholds = (
+            (settings.billed_seconds_threshold,) if settings.billed_seconds_threshold else ()
+        )
         self.commands = JobMetricsCommands(self.store, self.source, clock, thresholds)
         self.bolt = build_bolt_app(
             self.commands,
@@ -108,7 +112,11 @@ class BotService:
         last_tick = self.engine.last_poll_tick
         stale_after = timedelta(seconds=max(30.0, 10 * self.scheduler.tick_seconds))
         ticking = last_tick is not None and self.clock() - last_tick < stale_after
-        pending = await asyncio.to_thread(self.store.count_alerts, AlertStatus.PENDING) if database_ok else None
+        pending = (
+            await asyncio.to_thread(self.store.count_alerts, AlertStatus.PENDING)
+            if database_ok
+            else None
+        )
         details = {
             "database": "ok" if database_ok else "unreachable",
             "scheduler_last_tick": last_tick.isoformat() if last_tick else None,

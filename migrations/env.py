@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from bot.storage.database import make_engine
 from bot.storage.models import Base
 

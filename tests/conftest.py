@@ -32,7 +32,8 @@ def _postgres_unavailable_reason() -> str | None:
             connection.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as exc:
-        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable: {type(exc).__name__}"
+        where = make_url(POSTGRES_URL).render_as_string()
+        return f"PostgreSQL at {where} unreachable: {type(exc).__name__}"
     return None
 
 

@@ -22,14 +22,18 @@ EXPECTED_FORM = (
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|[^<>]*)?>")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-# Path segments that precede the job ID in dashboard links: `/jobs/<id>` on the classic and
-# current dashboards, `/workloads/<id>` on the current platform's workloads page.
+# Path segments that precede the job ID in dashboard links. `/jobs/<id>` is the job link form.
+# NOTE: `/workloads/<id>` is accepted because the current platform lists jobs on its Workloads
+# page at /workloads, but no job link of that form was seen.
 _JOB_SEGMENTS = ("jobs", "workloads")
 _SHOWN_MAX_LENGTH = 60
 
 
 class InvalidJobReference(ValueError):
-    """The text is neither a job ID nor a job link; the message names the value and the fix."""
+    """Invalid job reference: text that is neither a job ID nor a job link.
+
+    The message names the value and the expected form.
+    """
 
     def __init__(self, message: str, *, value: str):
         super().__init__(message)
@@ -78,7 +82,7 @@ def _looks_like_link(reference: str) -> bool:
 
 
 def _job_id_from_link(link: str, *, original: str) -> str:
-    # Slack sends `&` in slash command text as `&amp;`, which would otherwise end up in the query.
+    # Slack can send `&` in slash command text as `&amp;`, which would otherwise reach the query.
     url = html.unescape(link)
     if _SCHEME.match(url) is None:
         url = "https://" + url
@@ -116,9 +120,9 @@ def _check_job_id(candidate: str, *, original: str) -> str:
     if is_job_id(candidate):
         return candidate
 
-    shown = shorten_value(original.strip())
+    short_value = shorten_value(original.strip())
     if len(candidate) > JOB_ID_MAX_LENGTH and _JOB_ID.fullmatch(candidate):
         reason = f"is too long ({len(candidate)} characters)"
     else:
         reason = "is not a valid job ID"
-    raise InvalidJobReference(f"'{shown}' {reason}: {EXPECTED_FORM}.", value=original)
+    raise InvalidJobReference(f"'{short_value}' {reason}: {EXPECTED_FORM}.", value=original)

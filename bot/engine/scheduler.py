@@ -46,7 +46,8 @@ class EngineScheduler:
             misfire_grace_time=None,
         )
         self._scheduler.start()
-        log.info("scheduler started, tick every %.2f s owner=%s", self.tick_seconds, self.engine.config.owner)
+        owner = self.engine.config.owner
+        log.info("scheduler started, tick every %.2f s owner=%s", self.tick_seconds, owner)
 
     async def shutdown(self) -> None:
         """Stop ticking, letting a tick in flight finish so that its results are written:

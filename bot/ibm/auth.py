@@ -51,7 +51,7 @@ class StaticToken:
         return self._token.get_secret_value()
 
     def invalidate(self, rejected: str | None = None) -> None:
-        """Do nothing: a static token cannot be refreshed, so a 401 stands."""
+        """Do nothing: a static token cannot be refreshed, so a 401 is final."""
 
 
 class IamTokenManager:

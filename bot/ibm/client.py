@@ -1,7 +1,7 @@
 """The IBM job source: fetches a job over HTTP and normalises it into a JobSnapshot.
 
 This module is the boundary where HTTP statuses and httpx exceptions become the domain errors
-of `bot.domain.errors`; nothing above it sees httpx.
+of `bot.domain.errors`, so no layer above it imports httpx.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class IbmJobSource:
         """Fetch one job; raises a JobSourceError subclass that names the job on failure.
 
         On the platform, `instance` is a service CRN. Without it, each configured CRN is tried
-        in turn until one has the job, and `snapshot.instance` says which one did.
+        in turn until one has the job, and `snapshot.instance` is set to that CRN.
         """
         if self.flavor is ApiFlavor.ADMIN:
             snapshot = await self._fetch_admin(job_id)
@@ -122,7 +122,13 @@ class IbmJobSource:
         self._raise_for_status(response, job_id=job_id)
 
         source = f"metrics body of job {job_id} (HTTP {response.status_code})"
-        metrics = parse_body(AdminMetrics, response.content, source=source)
+        metrics = parse_body(
+            AdminMetrics,
+            response.content,
+            source=source,
+            job_id=job_id,
+            status=response.status_code,
+        )
         return snapshot_from_admin(job_id, metrics)
 
     async def _fetch_platform(self, job_id: str, instance: str | None) -> JobSnapshot:
@@ -149,7 +155,9 @@ class IbmJobSource:
         self._raise_for_status(response, job_id=job_id)
 
         source = f"job body of job {job_id} (HTTP {response.status_code})"
-        job = parse_body(PlatformJob, response.content, source=source)
+        job = parse_body(
+            PlatformJob, response.content, source=source, job_id=job_id, status=response.status_code
+        )
         metrics = await self._fetch_platform_metrics(f"{job_url}/metrics", job_id, headers)
         return snapshot_from_platform(job_id, job, metrics, instance=crn)
 
@@ -164,7 +172,13 @@ class IbmJobSource:
         self._raise_for_status(response, job_id=job_id)
 
         source = f"metrics body of job {job_id} (HTTP {response.status_code})"
-        return parse_body(PlatformMetrics, response.content, source=source)
+        return parse_body(
+            PlatformMetrics,
+            response.content,
+            source=source,
+            job_id=job_id,
+            status=response.status_code,
+        )
 
     async def _get(
         self,
@@ -306,7 +320,7 @@ def _token_provider(settings: Settings, http: httpx.AsyncClient) -> TokenProvide
 
 
 class _NotInInstance(Exception):
-    """The platform answered 404 for a job under one instance CRN."""
+    """The platform returned 404 for a job under one instance CRN."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -22,6 +22,7 @@ _TIMESTAMP = re.compile(
     r"(?:[.,](?P<fraction>\d{1,9}))?"
     r"(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
+_HTML_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
 _SNIPPET_CHARS = 80
 _ERROR_TEXT_CHARS = 300
 
@@ -192,15 +193,24 @@ class IamToken(_Body):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def parse_body(model: type[ModelT], content: bytes, *, source: str) -> ModelT:
+def parse_body(
+    model: type[ModelT],
+    content: bytes,
+    *,
+    source: str,
+    job_id: str | None = None,
+    status: int | None = None,
+) -> ModelT:
     """Validate a JSON body into `model`, raising InvalidResponse that names `source`.
 
-    `source` describes the body for the message, for example "metrics of job X (HTTP 200)".
+    `source` describes the body for the message, for example "metrics body of job X (HTTP
+    200)"; `job_id` and `status` are copied onto the error.
     """
     try:
         return model.model_validate_json(content)
     except ValidationError as exc:
-        raise InvalidResponse(_describe_invalid(exc, content, source)) from None
+        message = _describe_invalid(exc, content, source)
+        raise InvalidResponse(message, job_id=job_id, status=status) from None
 
 
 def _describe_invalid(exc: ValidationError, content: bytes, source: str) -> str:
@@ -212,9 +222,9 @@ def _describe_invalid(exc: ValidationError, content: bytes, source: str) -> str:
     if first["type"] == "missing":
         defect = f"field {field} is missing"
     else:
-        shown = _snippet(repr(first.get("input")))
+        value_text = _snippet(repr(first.get("input")))
         reason = first["msg"].removeprefix("Value error, ")
-        defect = f"{'field ' + field if field else 'the body'} has value {shown} ({reason})"
+        defect = f"{'field ' + field if field else 'the body'} has value {value_text} ({reason})"
     return (
         f"The {source} is invalid: {defect}. Check that the IBM API URL and "
         "IBM-API-Version are right, and report the body if they are."
@@ -224,9 +234,11 @@ def _describe_invalid(exc: ValidationError, content: bytes, source: str) -> str:
 def _describe_not_json(error: Any, content: bytes, source: str) -> str:
     text = content.decode("utf-8", errors="replace").strip()
     if text.startswith("<"):
+        title = _HTML_TITLE.search(text)
+        described = f"titled {_snippet(title[1])!r}" if title else f"starting {_snippet(text)!r}"
         return (
-            f"The {source} is an HTML page, not JSON; it starts with {_snippet(text)!r}. "
-            "IBM may be in maintenance: retry later, and check the IBM API URL if it persists."
+            f"The {source} is an HTML page {described}, not JSON. IBM may be in maintenance: "
+            "retry later, and check the IBM API URL if it persists."
         )
     if not text:
         return f"The {source} is empty, not JSON. Retry later; IBM may be restarting."

@@ -7,7 +7,7 @@ that runs at a speed factor of real time, is advanced by hand, or both:
 
     sim = IbmApiSimulator()                       # clock advanced only by sim.advance()
     sim.add(ScriptedJob("d305ck0ocacs73ajagvg", queue_positions=[3, 1, 0], run_seconds=60))
-    sim.fail_next(429, retry_after=7)             # the next API request answers 429
+    sim.fail_next(429, retry_after=7)             # the next API request returns 429
     with sim:                                     # or sim.start() / sim.stop(), or async with
         ...                                       # point clients at sim.url / sim.platform_url
         sim.advance(30)                           # the job is now running
@@ -86,13 +86,13 @@ class SimClock:
         self._offset += seconds
 
     def wall(self, seconds: float) -> datetime:
-        """The UTC datetime of a simulated time."""
+        """Convert a simulated time to a UTC datetime."""
         return self.epoch + timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """A wrong answer: an HTTP status with an error body, or a broken 200 body.
+    """A faulty response: an HTTP status with an error body, or a broken 200 body.
 
     `kind` is an HTTP status, "html" (a 200 maintenance page) or "truncated" (200, JSON cut
     off). `retry_after` is sent as the Retry-After header: seconds, or a string such as an HTTP
@@ -115,7 +115,7 @@ class ScriptedJob:
     after the job ends, and only then reads the exact `billed_seconds`.
     `created_at` is in simulated seconds; None means the time the job is added.
     `instance` is the CRN that owns the job; None means the simulator's first CRN.
-    A `fault` is answered to every request for this job instead of its data.
+    A `fault` is returned for every request for this job instead of its data.
     """
 
     job_id: str
@@ -136,6 +136,11 @@ class ScriptedJob:
         return (self.created_at or 0.0) + len(self.queue_positions) * self.step_seconds
 
     @property
+    def final_billed(self) -> float:
+        """Billed seconds once usage is final: 0 for a job that never ran."""
+        return 0.0 if self.outcome == "cancelled_in_queue" else self.billed_seconds
+
+    @property
     def running_at(self) -> float | None:
         return None if self.outcome == "cancelled_in_queue" else self.queue_end
 
@@ -146,7 +151,7 @@ class ScriptedJob:
         return self.queue_end + self.run_seconds
 
     def view(self, now: float) -> JobView:
-        """The job as the API shows it at simulated time `now`."""
+        """Compute the job as the API shows it at simulated time `now`."""
         finished = now >= self.finished_at
         running = self.running_at is not None and now >= self.running_at
         return JobView(
@@ -172,6 +177,8 @@ class ScriptedJob:
     def _position(self, now: float) -> int | None:
         if not self.queue_positions:
             return None
+        if self.step_seconds <= 0:
+            return self.queue_positions[0]
         elapsed = max(now - (self.created_at or 0.0), 0.0)
         index = min(int(elapsed // self.step_seconds), len(self.queue_positions) - 1)
         return self.queue_positions[index]
@@ -239,7 +246,7 @@ class IbmApiSimulator:
 
     `admin_token` is the bearer token the admin endpoint accepts. `api_key` is the IBM Cloud
     API key the IAM endpoint exchanges for tokens that live `token_lifetime` simulated
-    seconds. `crns` are the service instances the platform knows. `iam_delay` holds each
+    seconds. `crns` are the service instances the platform serves. `iam_delay` holds each
     IAM reply for that many real seconds, so that tests can overlap concurrent exchanges, and
     `latency` holds each admin, job and metrics reply likewise (both may be changed at any time).
     """
@@ -323,7 +330,7 @@ class IbmApiSimulator:
             return list(self._issued)
 
     def view(self, job_id: str) -> JobView:
-        """The job as the API shows it now; raises KeyError for an unknown job."""
+        """Compute the job as the API shows it now; raises KeyError for an unknown job."""
         with self._lock:
             job = self._jobs[job_id]
         return job.view(self.clock.now())
@@ -558,7 +565,7 @@ class IbmApiSimulator:
             api_version=request.headers.get("IBM-API-Version"),
         )
         with self._lock:
-            self._counts.by_path[request.path] += 1
+            self._counts.by_path[request.raw_path.partition("?")[0]] += 1
             self._counts.by_endpoint[endpoint] += 1
             self._counts.recent.append(recorded)
             if job_id is not None:
@@ -630,7 +637,7 @@ def _timestamps(view: JobView, clock: SimClock) -> dict[str, str | None]:
 
 
 def _admin_body(view: JobView, clock: SimClock) -> dict[str, Any]:
-    """The legacy admin metrics body; billed seconds are exact once the job has finished."""
+    """Build the legacy admin metrics body; billed seconds are exact once the job has finished."""
     job = view.job
     body: dict[str, Any] = {
         "timestamps": _timestamps(view, clock),
@@ -642,7 +649,7 @@ def _admin_body(view: JobView, clock: SimClock) -> dict[str, Any]:
     }
 
     if view.running or view.finished:
-        billed = job.billed_seconds if view.finished else view.pending_billed
+        billed = job.final_billed if view.finished else view.pending_billed
         body["bss"] = {"seconds": billed}
         body["usage"] = {"quantum_seconds": billed, "seconds": billed}
         body["executions"] = 4000
@@ -680,7 +687,7 @@ def _platform_job_body(view: JobView, clock: SimClock) -> dict[str, Any]:
 
 def _platform_metrics_body(view: JobView, clock: SimClock, version: str) -> dict[str, Any]:
     """Platform metrics; usage reads whole seconds while "pending", exact once "complete"."""
-    billed: float = view.job.billed_seconds if view.usage_complete else view.pending_billed
+    billed: float = view.job.final_billed if view.usage_complete else view.pending_billed
     status = "complete" if view.usage_complete else "pending"
     if version >= QPU_CHARGE_VERSION:
         usage: dict[str, Any] = {"qpu_charge_time_seconds": billed, "status": status}

@@ -1,7 +1,7 @@
 """A local stand-in for the Slack Web API, for tests and the demo.
 
 It is a real HTTP server on 127.0.0.1 with a free port, so the real slack_sdk clients talk to
-it through `base_url=stand_in.url`. It records every call, answers the methods the bot uses,
+it through `base_url=stand_in.url`. It records every call, replies to the methods the bot uses,
 accepts Bolt's response_url posts at `/respond/<anything>`, and injects faults on request:
 per-channel errors, HTTP 429 with Retry-After, HTTP 5xx and invalid_auth.
 
@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+LOOPBACK = "127.0.0.1"
 API_PREFIX = "/api/"
 RESPOND_PREFIX = "/respond/"
 RESPONSE_URL_METHOD = "response_url"
@@ -38,15 +39,18 @@ BOT_ID = "B0SIMBOT"
 _JSON_PARAMS = ("blocks", "attachments", "metadata")
 _DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
 _SPECIAL = re.compile(r"<([!@#])([^|>]+)(?:\|([^>]*))?>")
 _FIRST_TS_MICROSECONDS = 1_700_000_000_000_100
 _MAX_BLOCKS = 50
 _MAX_TEXT = 40_000
+# How often serve_forever checks for shutdown, so also how long stop() can wait.
+_SHUTDOWN_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
 class RecordedCall:
-    """One request the stand-in received, and the status and body it answered with."""
+    """One request the stand-in received, with the status and body of its reply."""
 
     method: str
     params: dict[str, Any]
@@ -88,10 +92,12 @@ class SlackStandIn:
 
     def start(self) -> SlackStandIn:
         handler = type("_BoundHandler", (_Handler,), {"stand_in": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((LOOPBACK, 0), handler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-stand-in", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
+            name="slack-stand-in",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -114,9 +120,9 @@ class SlackStandIn:
     @property
     def root_url(self) -> str:
         if self._server is None:
-            raise RuntimeError("the Slack stand-in is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+            raise RuntimeError("The Slack stand-in is not running: call start() first.")
+        port = self._server.server_address[1]
+        return f"http://{LOOPBACK}:{port}"
 
     @property
     def url(self) -> str:
@@ -124,30 +130,30 @@ class SlackStandIn:
         return self.root_url + API_PREFIX
 
     def response_url(self, name: str = "command") -> str:
-        """A response_url to put in a simulated slash command; posts to it are recorded."""
+        """Return a response_url for a simulated slash command. Posts to it are recorded."""
         return f"{self.root_url}{RESPOND_PREFIX}{name}"
 
     # -- fault injection -------------------------------------------------------------------
 
     def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
-        """Answer every later call about `channel` with ok:false and `error`."""
+        """Fail every later call about `channel` with ok:false and `error`."""
         with self._lock:
             self._faults.channel_errors[channel] = error
 
     def rate_limit_next(self, count: int, retry_after: int = 1) -> None:
-        """Answer the next `count` Web API calls with HTTP 429 and a Retry-After header."""
+        """Reply to the next `count` Web API calls with HTTP 429 and a Retry-After header."""
         with self._lock:
             self._faults.rate_limited = count
             self._faults.retry_after = retry_after
 
     def fail_next(self, count: int, status: int = 500) -> None:
-        """Answer the next `count` Web API calls with HTTP `status` and no Slack body."""
+        """Reply to the next `count` Web API calls with HTTP `status` and an empty body."""
         with self._lock:
             self._faults.failures = count
             self._faults.failure_status = status
 
     def fail_auth(self, invalid: bool = True) -> None:
-        """Answer every Web API call with ok:false invalid_auth until called with False."""
+        """Fail every Web API call with ok:false invalid_auth until called with False."""
         with self._lock:
             self._faults.invalid_auth = invalid
 
@@ -190,7 +196,7 @@ class SlackStandIn:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     methods = [call.method for call in self._calls]
-                    raise TimeoutError(f"condition not met after {timeout} s; calls: {methods}")
+                    raise TimeoutError(f"Condition not met after {timeout} s. Calls: {methods}")
                 self._changed.wait(remaining)
             return list(self._calls)
 
@@ -216,9 +222,8 @@ class SlackStandIn:
 
         method = path.removeprefix(API_PREFIX)
         with self._lock:
-            answer = self._injected_fault(method, params, headers)
-            if answer is None:
-                answer = self._answer(method, params)
+            fault = self._injected_fault(method, params, headers)
+            answer = fault if fault is not None else self._answer(method, params)
         self._record(method, params, headers, path, answer)
         return answer
 
@@ -317,6 +322,12 @@ class SlackStandIn:
             self._changed.notify_all()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 refuses bursts of concurrent clients, which then sleep in retries.
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class _Answer:
     status: int
@@ -334,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # The stand-in records calls itself; stderr lines would only clutter test output.
+        pass  # The stand-in records calls itself, so stderr lines would only clutter output.
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
@@ -530,10 +541,11 @@ def _text_of(text_object: Any) -> str:
 
 
 def _plain(mrkdwn: str) -> str:
-    """Turn Slack markup into what a reader sees: date fallbacks, link labels, @mentions."""
+    """Turn Slack markup into plain text: date fallbacks, link labels and @mentions."""
     text = _DATE_TOKEN.sub(r"\1", mrkdwn)
     text = _SPECIAL.sub(_render_special, text)
     text = _LINK.sub(r"\2 (\1)", text)
+    text = _BOLD.sub(r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

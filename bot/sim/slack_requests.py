@@ -74,8 +74,13 @@ def block_action_body(
         "trigger_id": f"{next(_trigger_ids)}.demo",
         "response_url": response_url,
         "actions": [
-            {"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-             "action_ts": str(time.time())}
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
         ],
     }
     return urlencode({"payload": json.dumps(payload)})

@@ -129,15 +129,24 @@ class LocalStack:
     ) -> httpx.Response:
         """Send `/jobmetrics <text>` as Slack would; the reply lands at the stand-in."""
         body = slash_command_body(
-            text, response_url=self._next_response_url(), team_id=team, channel_id=channel,
+            text,
+            response_url=self._next_response_url(),
+            team_id=team,
+            channel_id=channel,
             user_id=user,
         )
         return await self._post_signed(body)
 
-    async def click(self, action_id: str, value: str, *, channel: str = CHANNEL_ID) -> httpx.Response:
+    async def click(
+        self, action_id: str, value: str, *, channel: str = CHANNEL_ID
+    ) -> httpx.Response:
         body = block_action_body(
-            action_id, value, response_url=self._next_response_url(), channel_id=channel,
-            team_id=TEAM_ID, user_id=USER_ID,
+            action_id,
+            value,
+            response_url=self._next_response_url(),
+            channel_id=channel,
+            team_id=TEAM_ID,
+            user_id=USER_ID,
         )
         return await self._post_signed(body)
 

@@ -63,7 +63,9 @@ class JobMetricsCommands:
         self.clock = clock
         self.default_thresholds = default_thresholds
 
-    async def run(self, text: str, caller: Caller, respond: Respond, client: AsyncWebClient) -> None:
+    async def run(
+        self, text: str, caller: Caller, respond: Respond, client: AsyncWebClient
+    ) -> None:
         try:
             command = parse_command(text)
         except CommandError as exc:
@@ -172,7 +174,9 @@ def build_bolt_app(
         await commands.run(command.get("text") or "", caller, respond, client)
 
     @app.action("watch_job")
-    async def on_watch_button(ack: Any, body: dict[str, Any], respond: Respond, client: Any) -> None:
+    async def on_watch_button(
+        ack: Any, body: dict[str, Any], respond: Respond, client: Any
+    ) -> None:
         await ack()
         caller = Caller(body["team"]["id"], body["channel"]["id"], body["user"]["id"])
         job_id = body["actions"][0]["value"]

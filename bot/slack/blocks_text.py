@@ -50,10 +50,10 @@ def format_seconds(seconds: float | None) -> str:
     """Format a number of seconds as `93 s`, adding a readable duration when it is long."""
     if seconds is None:
         return NOT_AVAILABLE
-    shown = f"{format_number(seconds)} s"
+    plain = f"{format_number(seconds)} s"
     if abs(seconds) < 120:
-        return shown
-    return f"{shown} ({format_duration(timedelta(seconds=seconds))})"
+        return plain
+    return f"{plain} ({format_duration(timedelta(seconds=seconds))})"
 
 
 def format_duration(duration: timedelta | None) -> str:
@@ -81,7 +81,7 @@ def format_duration(duration: timedelta | None) -> str:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """Format a time in UTC as ISO 8601 to the second, with a `Z`; naive times count as UTC."""
+    """Format a time in UTC as ISO 8601 to the second, with a `Z`. Naive times count as UTC."""
     return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -18,7 +18,8 @@ from bot.slack.blocks_text import code, escape
 COMMAND = "/jobmetrics"
 SUBCOMMANDS = ("watch", "unwatch", "list", "help")
 MAX_THRESHOLDS = 10
-# A week of billed time is far above any single job's usage, so a larger value is a typo.
+# Sanity cap, not an IBM limit: a week of billed time is far more than one job uses, so a larger
+# threshold is most likely a typo.
 MAX_THRESHOLD_SECONDS = 7 * 24 * 3600.0
 
 USAGE = "\n".join(
@@ -95,8 +96,8 @@ Command = ShowCommand | WatchCommand | UnwatchCommand | ListCommand | HelpComman
 class CommandError(ValueError):
     """The command text is invalid.
 
-    `message` is Slack mrkdwn that says what was wrong and ends with the usage, and `problem`
-    is the problem alone. Both are escaped for Slack.
+    `message` is Slack mrkdwn that describes the problem and ends with the usage, and `problem`
+    is the description alone. Both are escaped for Slack.
     """
 
     def __init__(self, problem: str, usage: str = USAGE):
@@ -107,7 +108,7 @@ class CommandError(ValueError):
 
 
 def parse_command(text: str) -> Command:
-    """Parse the text typed after `/jobmetrics`. Empty text asks for help."""
+    """Parse the text typed after `/jobmetrics`. Empty text gives HelpCommand."""
     tokens = _TOKEN.findall(text)
     if not tokens:
         return HelpCommand()
@@ -206,14 +207,14 @@ def _job_id_or_error(token: str) -> str:
 def _expect_no_more(extra: list[str], subcommand: str) -> None:
     if not extra:
         return
-    shown = code(shorten_value(" ".join(extra)))
+    quoted = code(shorten_value(" ".join(extra)))
     if subcommand == "show":
         problem = (
-            f"Too many arguments: {shown} follows the job ID. To watch the job with a "
+            f"Too many arguments: {quoted} follows the job ID. To watch the job with a "
             f"threshold, use `{COMMAND} watch <job ID> <threshold>`."
         )
     else:
-        problem = f"Too many arguments: `{subcommand}` takes nothing more, but got {shown}."
+        problem = f"Too many arguments: `{subcommand}` takes nothing more, but got {quoted}."
     raise CommandError(problem)
 
 

@@ -2,7 +2,7 @@
 
 Each builder returns a SlackMessage with a fallback `text` (shown in notifications and by
 clients without Block Kit) and `blocks`. Text that came from a user or from the IBM API is
-escaped, so a job field containing `<!channel>` shows as typed and pings nobody. Messages stay
+escaped, so a job field containing `<!channel>` shows as typed and notifies no one. Messages stay
 within Block Kit's limits: 50 blocks, 3,000 characters of section text, 10 fields of at most
 2,000 characters, 150 characters of header text.
 """
@@ -384,7 +384,7 @@ def watch_confirmation(
 
 
 def unwatch_confirmation(job_id: str, removed: bool = True) -> SlackMessage:
-    """Confirm that a job is no longer watched, or say that it was not watched here."""
+    """Confirm that a job is no longer watched, or report that it was not watched here."""
     if removed:
         text = f"Stopped watching job {_job_code(job_id)} in this channel."
     else:
@@ -429,7 +429,10 @@ def help_message() -> SlackMessage:
 
 
 def usage_error(message: str) -> SlackMessage:
-    """Reply to an invalid command; `message` is usually CommandError.message."""
+    """Build the reply to an invalid command from CommandError.message or similar text.
+
+    Escaping `message` again is safe because escaping is idempotent.
+    """
     safe = escape(message)
     first_line = safe.split("\n", 1)[0] or "The command is invalid."
     return _message(first_line, [_section(f":warning: {safe}")])
@@ -492,7 +495,10 @@ def _row_state(state: str | None) -> str:
 
 
 def _pack_lines(lines: list[str], *, max_sections: int) -> tuple[list[str], int]:
-    """Join lines into section texts within the length limit; return them and the line count."""
+    """Join lines into section texts within the length limit.
+
+    Returns the texts and the number of lines they contain.
+    """
     sections: list[str] = []
     current = ""
     shown = 0
@@ -534,7 +540,8 @@ def _billed(snapshot: JobSnapshot) -> str:
 
 
 def _usage_pending(snapshot: JobSnapshot) -> bool:
-    # Only the platform API reports whether usage is final; the admin endpoint never does.
+    # Only the platform API reports whether usage is final, because the admin endpoint has no
+    # usage status.
     return snapshot.flavor is ApiFlavor.PLATFORM and not snapshot.usage_final
 
 
@@ -576,8 +583,8 @@ def _opaque(text: str | None) -> str:
 
 
 def _header(text: str) -> HeaderBlock:
-    shown = _cut_markup(escape(truncate(text, MAX_HEADER_TEXT)), MAX_HEADER_TEXT)
-    return HeaderBlock(text=PlainTextObject(text=shown))
+    header_text = _cut_markup(escape(truncate(text, MAX_HEADER_TEXT)), MAX_HEADER_TEXT)
+    return HeaderBlock(text=PlainTextObject(text=header_text))
 
 
 def _section(text: str) -> SectionBlock:
@@ -597,7 +604,7 @@ def _context(text: str) -> ContextBlock:
 
 
 def _message(text: str, blocks: list[Block]) -> SlackMessage:
-    # Builders stay under the limit by construction; this cut only guards against a future bug.
+    # Builders stay under the limit by construction, so this cut only guards against a future bug.
     blocks = blocks[:MAX_BLOCKS]
     return SlackMessage(text=text, blocks=[block.to_dict() for block in blocks])
 

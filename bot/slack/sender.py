@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp
@@ -51,7 +50,7 @@ class SlackAlertSender:
             )
         except SlackApiError as exc:
             raise _delivery_error(exc) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from None
 
         return str(response["ts"])

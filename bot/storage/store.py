@@ -175,12 +175,18 @@ class Store:
             snapshots = _snapshots_of(session, [watch.id for watch in watches])
             return [_claim(watch, snapshots.get(watch.id)) for watch in watches]
 
-    def record_poll(self, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime) -> bool:
+    def record_poll(
+        self, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime
+    ) -> bool:
         """Write a poll's snapshot, watch changes and alerts together, while `owner` holds the
         lease; return False (and write nothing) when the lease was lost or the watch removed."""
         with self._sessions.begin() as session:
             watch = session.get(Watch, claim.id, with_for_update=True)
-            if watch is None or watch.lease_owner != owner or watch.status not in WatchStatus.POLLED:
+            if (
+                watch is None
+                or watch.lease_owner != owner
+                or watch.status not in WatchStatus.POLLED
+            ):
                 return False
 
             _apply_outcome(watch, outcome, now)

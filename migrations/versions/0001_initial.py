@@ -61,7 +61,10 @@ def upgrade() -> None:
         "alerts",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column(
-            "watch_id", sa.Integer(), sa.ForeignKey("watches.id", ondelete="SET NULL"), nullable=True
+            "watch_id",
+            sa.Integer(),
+            sa.ForeignKey("watches.id", ondelete="SET NULL"),
+            nullable=True,
         ),
         sa.Column("team_id", sa.String(32), nullable=False),
         sa.Column("channel_id", sa.String(32), nullable=False),

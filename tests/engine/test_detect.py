@@ -14,7 +14,11 @@ T0 = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
 
 
 def snap(state: JobState, **fields: object) -> JobSnapshot:
-    defaults: dict[str, object] = {"job_id": "c5dge2d3rn7breq27i9g", "state": state, "created_at": T0}
+    defaults: dict[str, object] = {
+        "job_id": "c5dge2d3rn7breq27i9g",
+        "state": state,
+        "created_at": T0,
+    }
     if state is not JobState.QUEUED and state is not JobState.ENDED_IN_QUEUE:
         defaults["running_at"] = T0
     if state.is_final:
@@ -33,7 +37,13 @@ CASES = [
     ("queued to running", snap(QUEUED), snap(RUNNING), WatchContext(), [("started", "started")]),
     ("unknown to running", None, snap(RUNNING), WatchContext(), [("started", "started")]),
     ("running stays running", snap(RUNNING), snap(RUNNING), WatchContext(), []),
-    ("running to completed", snap(RUNNING), snap(COMPLETED), WatchContext(), [("finished", "finished")]),
+    (
+        "running to completed",
+        snap(RUNNING),
+        snap(COMPLETED),
+        WatchContext(),
+        [("finished", "finished")],
+    ),
     (
         "queued straight to completed",
         snap(QUEUED),
@@ -49,7 +59,13 @@ CASES = [
         [("finished", "finished")],
     ),
     ("failed", snap(RUNNING), snap(JobState.FAILED), WatchContext(), [("finished", "finished")]),
-    ("cancelled", snap(RUNNING), snap(JobState.CANCELLED), WatchContext(), [("finished", "finished")]),
+    (
+        "cancelled",
+        snap(RUNNING),
+        snap(JobState.CANCELLED),
+        WatchContext(),
+        [("finished", "finished")],
+    ),
     ("final stays final", snap(COMPLETED), snap(COMPLETED), WatchContext(), []),
     (
         "finished with usage pending",
@@ -178,8 +194,12 @@ def test_detect_changes(
 def test_announced_position_follows_told_moves() -> None:
     previous = snap(QUEUED, position_in_queue=20)
 
-    told = detect_changes(previous, snap(QUEUED, position_in_queue=9), WatchContext(announced_position=20))
-    quiet = detect_changes(previous, snap(QUEUED, position_in_queue=15), WatchContext(announced_position=20))
+    told = detect_changes(
+        previous, snap(QUEUED, position_in_queue=9), WatchContext(announced_position=20)
+    )
+    quiet = detect_changes(
+        previous, snap(QUEUED, position_in_queue=15), WatchContext(announced_position=20)
+    )
 
     assert told.announced_position == 9
     assert quiet.announced_position == 20

@@ -63,9 +63,10 @@ async def test_watch_list_unwatch(harness: Harness) -> None:
 
     await harness.stack.command(f"watch {JOB} 90s, 5m")
     await harness.until(lambda: len(harness.slack.posts(CHANNEL_ID)) == 1)
-    await harness.stack.command("list")
-    await harness.stack.command(f"unwatch {JOB}")
-    await harness.stack.command("list")
+    # Bolt handles commands concurrently after ack(), so wait for each reply in turn.
+    for count, text in enumerate(("list", f"unwatch {JOB}", "list"), start=1):
+        await harness.stack.command(text)
+        await harness.replies(count)
     listed, unwatched, empty = await harness.replies(3)
 
     assert JOB in listed
@@ -134,7 +135,9 @@ async def test_forged_request_is_rejected(harness: Harness, problem: str) -> Non
     else:
         headers = signed_headers(harness.stack.signing_secret, body, int(time.time()) - 600)
 
-    response = await harness.stack._http.post(harness.stack.events_url, content=body, headers=headers)
+    response = await harness.stack._http.post(
+        harness.stack.events_url, content=body, headers=headers
+    )
 
     assert response.status_code == 401
     assert harness.slack.responses() == []

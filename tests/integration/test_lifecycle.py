@@ -99,7 +99,9 @@ async def test_alerts_wait_for_slack_across_restart(harness: Harness) -> None:
     harness.slack.fail_next(1000, status=500)
 
     harness.ibm.advance(40)
-    await harness.until(lambda: any(not call.ok for call in harness.slack.calls("chat.postMessage")))
+    await harness.until(
+        lambda: any(not call.ok for call in harness.slack.calls("chat.postMessage"))
+    )
     await harness.stack.stop_bot()
     harness.slack.clear_faults()
     await harness.stack.start_bot()
@@ -147,7 +149,9 @@ async def test_transient_errors_lose_no_alert(harness: Harness) -> None:
 
 
 async def test_usage_alert_goes_to_oncall_with_mention(harness: Harness) -> None:
-    harness.stack._extra_settings.update(oncall_channel="C0ONCALL", oncall_mention="<!subteam^S0ONCALL>")
+    harness.stack._extra_settings.update(
+        oncall_channel="C0ONCALL", oncall_mention="<!subteam^S0ONCALL>"
+    )
     await harness.stack.stop_bot()
     await harness.stack.start_bot()
     harness.ibm.add(lifecycle_job())

@@ -25,8 +25,11 @@ def last_text(harness: Harness) -> str:
 
 async def test_queued_to_failed_with_reason(platform_harness: Harness) -> None:
     harness = platform_harness
-    harness.ibm.add(ScriptedJob(FAILING, queue_positions=(0,), step_seconds=10, run_seconds=10,
-                                outcome="failed"))
+    harness.ibm.add(
+        ScriptedJob(
+            FAILING, queue_positions=(0,), step_seconds=10, run_seconds=10, outcome="failed"
+        )
+    )
     await watch(harness, f"watch {FAILING}", FAILING)
 
     await harness.step(FAILING, 10)
@@ -41,8 +44,11 @@ async def test_queued_to_failed_with_reason(platform_harness: Harness) -> None:
 
 async def test_ran_too_long_is_a_failure(platform_harness: Harness) -> None:
     harness = platform_harness
-    harness.ibm.add(ScriptedJob(TOO_LONG, queue_positions=(0,), step_seconds=5, run_seconds=10,
-                                outcome="ran_too_long"))
+    harness.ibm.add(
+        ScriptedJob(
+            TOO_LONG, queue_positions=(0,), step_seconds=5, run_seconds=10, outcome="ran_too_long"
+        )
+    )
     await watch(harness, f"watch {TOO_LONG}", TOO_LONG)
 
     await harness.step(TOO_LONG, 60)
@@ -54,8 +60,16 @@ async def test_ran_too_long_is_a_failure(platform_harness: Harness) -> None:
 
 async def test_completed_then_final_usage(platform_harness: Harness) -> None:
     harness = platform_harness
-    harness.ibm.add(ScriptedJob(JOB, queue_positions=(0,), step_seconds=10, run_seconds=20,
-                                billed_seconds=12, usage_final_delay=30))
+    harness.ibm.add(
+        ScriptedJob(
+            JOB,
+            queue_positions=(0,),
+            step_seconds=10,
+            run_seconds=20,
+            billed_seconds=12,
+            usage_final_delay=30,
+        )
+    )
     await watch(harness, f"watch {JOB} 5", JOB)
 
     await harness.step(JOB, 10)
@@ -88,8 +102,9 @@ async def test_started_alert_does_not_claim_billing(platform_harness: Harness) -
 async def test_job_in_second_instance_is_found_and_remembered(platform_harness: Harness) -> None:
     harness = platform_harness
     second = harness.ibm.crns[1]
-    harness.ibm.add(ScriptedJob(JOB, queue_positions=(0,), step_seconds=10, run_seconds=10,
-                                instance=second))
+    harness.ibm.add(
+        ScriptedJob(JOB, queue_positions=(0,), step_seconds=10, run_seconds=10, instance=second)
+    )
 
     await watch(harness, f"watch {JOB}", JOB)
     harness.ibm.reset_counts()

@@ -143,7 +143,9 @@ def test_same_dedup_key_is_stored_once(store: Store) -> None:
     watch_id = add(store)
     for _ in range(2):
         [claim] = store.claim_due_watches("w1", now=NOW + LEASE * 3, limit=10, lease=LEASE)
-        outcome = PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:started")])
+        outcome = PollOutcome(
+            status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:started")]
+        )
         store.record_poll(claim, "w1", outcome, NOW)
 
     assert len(store.alerts_of_watch(watch_id)) == 1
@@ -172,14 +174,22 @@ def test_retry_later_defers_the_alert(store: Store) -> None:
     add(store)
     [claim] = store.claim_due_watches("w1", now=NOW, limit=10, lease=LEASE)
     store.record_poll(
-        claim, "w1", PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]), NOW
+        claim,
+        "w1",
+        PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]),
+        NOW,
     )
     [pending] = store.claim_pending_alerts("d1", now=NOW, limit=10, lease=LEASE)
 
     store.retry_alert_later(pending.id, "d1", NOW + timedelta(seconds=30), "rate limited")
 
-    assert store.claim_pending_alerts("d1", now=NOW + timedelta(seconds=29), limit=10, lease=LEASE) == []
-    [retried] = store.claim_pending_alerts("d1", now=NOW + timedelta(seconds=30), limit=10, lease=LEASE)
+    assert (
+        store.claim_pending_alerts("d1", now=NOW + timedelta(seconds=29), limit=10, lease=LEASE)
+        == []
+    )
+    [retried] = store.claim_pending_alerts(
+        "d1", now=NOW + timedelta(seconds=30), limit=10, lease=LEASE
+    )
     assert retried.attempts == 2
 
 
@@ -187,7 +197,10 @@ def test_failed_alert_shows_in_list(store: Store) -> None:
     watch_id = add(store)
     [claim] = store.claim_due_watches("w1", now=NOW, limit=10, lease=LEASE)
     store.record_poll(
-        claim, "w1", PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]), NOW
+        claim,
+        "w1",
+        PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]),
+        NOW,
     )
     [pending] = store.claim_pending_alerts("d1", now=NOW, limit=10, lease=LEASE)
 
@@ -203,7 +216,10 @@ def test_sent_alert_records_ts(store: Store) -> None:
     watch_id = add(store)
     [claim] = store.claim_due_watches("w1", now=NOW, limit=10, lease=LEASE)
     store.record_poll(
-        claim, "w1", PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]), NOW
+        claim,
+        "w1",
+        PollOutcome(status=WatchStatus.ACTIVE, next_poll_at=NOW, alerts=[alert("1:a")]),
+        NOW,
     )
     [pending] = store.claim_pending_alerts("d1", now=NOW, limit=10, lease=LEASE)
 

@@ -1,0 +1,33 @@
+"""Engine settings and the clock type, shared by polling and delivery."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    poll_interval: float = 60.0
+    oncall_channel: str | None = None
+    oncall_mention: str | None = None
+    batch_size: int = 200
+    concurrency: int = 20
+    lease: timedelta = timedelta(seconds=120)
+    max_backoff: float = 900.0
+    max_delivery_attempts: int = 12
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
+
+    @property
+    def paused_interval(self) -> float:
+        """Watches whose token lost access are polled this often, to notice access returning."""
+        return min(self.poll_interval * 10, self.max_backoff)

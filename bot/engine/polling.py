@@ -1,0 +1,191 @@
+"""Polling: claim due watches, fetch each job, write its snapshot and alerts together.
+
+One poll is three steps: claim due watches (a short transaction), fetch each job over HTTP
+(no transaction open), then write the snapshot and its alerts in one transaction while still
+holding the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from bot.domain.errors import AccessDenied, JobNotFound, JobSourceError
+from bot.domain.events import EventKind, JobEvent
+from bot.domain.snapshot import JobSnapshot
+from bot.domain.source import JobSource
+from bot.engine.backoff import backoff_delay, log_context
+from bot.engine.config import Clock, EngineConfig
+from bot.engine.detect import WatchContext, detect_changes, is_done
+from bot.storage.models import WatchStatus
+from bot.storage.store import NewAlert, PollOutcome, Store, WatchClaim
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    def __init__(self, store: Store, source: JobSource, config: EngineConfig, clock: Clock):
+        self.store = store
+        self.source = source
+        self.config = config
+        self.clock = clock
+        self.last_tick: datetime | None = None
+
+    async def poll_due(self) -> int:
+        """Poll every due watch once; return how many were polled."""
+        now = self.clock()
+        self.last_tick = now
+        claims = await asyncio.to_thread(
+            self.store.claim_due_watches,
+            self.config.owner,
+            now=now,
+            limit=self.config.batch_size,
+            lease=self.config.lease,
+        )
+        if not claims:
+            return 0
+
+        limit = asyncio.Semaphore(self.config.concurrency)
+
+        async def poll_limited(claim: WatchClaim) -> None:
+            async with limit:
+                await self._poll_one(claim)
+
+        await asyncio.gather(*(poll_limited(claim) for claim in claims))
+        return len(claims)
+
+    async def _poll_one(self, claim: WatchClaim) -> None:
+        context = log_context(claim.job_id, claim.channel_id, claim.team_id)
+        try:
+            snapshot = await self.source.fetch(claim.job_id, claim.instance)
+        except JobSourceError as exc:
+            outcome = self._failure_outcome(claim, exc)
+        except Exception:
+            log.exception("poll failed unexpectedly; will retry with backoff %s", context)
+            outcome = self._failure_outcome(claim, JobSourceError("unexpected error in poll"))
+        else:
+            outcome = self._success_outcome(claim, snapshot)
+
+        written = await asyncio.to_thread(
+            self.store.record_poll, claim, self.config.owner, outcome, self.clock()
+        )
+        if not written:
+            log.warning("poll result dropped: lease lost or watch removed %s", context)
+        elif outcome.alerts:
+            kinds = ",".join(alert.event.kind.value for alert in outcome.alerts)
+            log.info("alerts queued kinds=%s %s", kinds, context)
+
+    def _success_outcome(self, claim: WatchClaim, snapshot: JobSnapshot) -> PollOutcome:
+        now = self.clock()
+        watch = WatchContext(claim.thresholds, claim.announced_position)
+        detection = detect_changes(claim.previous, snapshot, watch)
+
+        events = detection.events
+        if claim.status == WatchStatus.PAUSED:
+            restored = JobEvent(
+                kind=EventKind.ACCESS_RESTORED,
+                job_id=claim.job_id,
+                key=f"access_restored:{now.isoformat()}",
+                snapshot=snapshot,
+            )
+            events = [restored, *events]
+
+        status = WatchStatus.FINISHED if is_done(snapshot) else WatchStatus.ACTIVE
+        return PollOutcome(
+            status=status,
+            next_poll_at=now + timedelta(seconds=self.config.poll_interval),
+            snapshot=snapshot,
+            announced_position=detection.announced_position,
+            alerts=self._alerts_for(claim, events),
+        )
+
+    def _failure_outcome(self, claim: WatchClaim, error: JobSourceError) -> PollOutcome:
+        now = self.clock()
+        errors = claim.error_count + 1
+        context = log_context(claim.job_id, claim.channel_id, claim.team_id)
+
+        if isinstance(error, JobNotFound):
+            log.warning("job not found, watch stopped: %s %s", error, context)
+            event = self._error_event(EventKind.NOT_FOUND, claim, "not_found", error)
+            return PollOutcome(
+                status=WatchStatus.STOPPED,
+                next_poll_at=now,
+                error_count=errors,
+                last_error=error.message,
+                alerts=self._alerts_for(claim, [event]),
+            )
+
+        if isinstance(error, AccessDenied):
+            paused_until = now + timedelta(seconds=self.config.paused_interval)
+            alerts: list[NewAlert] = []
+            if claim.status == WatchStatus.ACTIVE:
+                log.warning("access lost, watch paused: %s %s", error, context)
+                key = f"access_lost:{now.isoformat()}"
+                event = self._error_event(EventKind.ACCESS_LOST, claim, key, error)
+                alerts = self._alerts_for(claim, [event])
+            return PollOutcome(
+                status=WatchStatus.PAUSED,
+                next_poll_at=paused_until,
+                snapshot=None,
+                error_count=errors,
+                last_error=error.message,
+                alerts=alerts,
+            )
+
+        delay = backoff_delay(
+            errors,
+            base=self.config.poll_interval,
+            maximum=self.config.max_backoff,
+            retry_after=getattr(error, "retry_after", None),
+        )
+        log.warning("poll failed (%s), retry in %.0f s: %s %s", error.kind, delay, error, context)
+        return PollOutcome(
+            status=claim.status,
+            next_poll_at=now + timedelta(seconds=delay),
+            error_count=errors,
+            last_error=error.message,
+        )
+
+    @staticmethod
+    def _error_event(
+        kind: EventKind, claim: WatchClaim, key: str, error: JobSourceError
+    ) -> JobEvent:
+        return JobEvent(
+            kind=kind,
+            job_id=claim.job_id,
+            key=key,
+            snapshot=claim.previous,
+            error_message=error.message,
+        )
+
+    def _alerts_for(self, claim: WatchClaim, events: Iterable[JobEvent]) -> list[NewAlert]:
+        """One alert per event in the watching channel, plus a copy of each usage alert in
+        the on-call channel with its mention."""
+        oncall = self.config.oncall_channel
+        mention = self.config.oncall_mention
+        alerts = []
+        for event in events:
+            key = f"{claim.id}:{event.key}"
+            same_channel = oncall == claim.channel_id and event.is_usage_alert
+            alerts.append(
+                NewAlert(
+                    team_id=claim.team_id,
+                    channel_id=claim.channel_id,
+                    dedup_key=key,
+                    event=event,
+                    mention=mention if same_channel else None,
+                )
+            )
+            if event.is_usage_alert and oncall and not same_channel:
+                alerts.append(
+                    NewAlert(
+                        team_id=claim.team_id,
+                        channel_id=oncall,
+                        dedup_key=f"{key}:oncall",
+                        event=event,
+                        mention=mention,
+                    )
+                )
+        return alerts

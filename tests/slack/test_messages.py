@@ -1,0 +1,541 @@
+"""Slack message builders over every job state and event kind."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.domain.events import EventKind, JobEvent
+from bot.domain.snapshot import JobState
+from bot.slack import messages
+from bot.slack.messages import SlackMessage, WatchRow
+from tests.slack.conftest import CREATED, JOB, make_snapshot, platform_snapshot
+
+# Any Slack control sequence but a date token, which the builders add themselves.
+RAW_MENTION = re.compile(r"<(?!!date\^)[!@#]")
+
+
+def texts(value: Any) -> Iterator[str]:
+    """Every `text` string inside a message's blocks."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "text" and isinstance(item, str):
+                yield item
+            else:
+                yield from texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from texts(item)
+
+
+def joined(message: SlackMessage) -> str:
+    return "\n".join([message.text, *texts(message.blocks)])
+
+
+def assert_valid(message: SlackMessage) -> None:
+    """Check the fallback text and Block Kit's limits, then let slack_sdk validate the blocks."""
+    assert message.text.strip()
+    assert len(message.blocks) <= 50
+    for block in message.blocks:
+        if block["type"] == "section":
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            assert len(block.get("fields", [])) <= 10
+            assert all(len(field["text"]) <= 2000 for field in block.get("fields", []))
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+    for block in Block.parse_all(message.blocks):
+        block.to_dict()
+    json.dumps(message.blocks)
+
+
+def field_value(message: SlackMessage, label: str) -> str:
+    for block in message.blocks:
+        for field in block.get("fields", []):
+            name, _, value = field["text"].partition("\n")
+            if name == f"*{label}*":
+                return value
+    raise AssertionError(f"no field {label!r} in {message.blocks}")
+
+
+# -- job metrics card -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_metrics_card_every_state(state: JobState) -> None:
+    message = messages.job_metrics_message(make_snapshot(state))
+
+    assert_valid(message)
+    assert JOB in message.text
+    assert messages.describe_state(state) in joined(message)
+
+
+@pytest.mark.parametrize(
+    ("state", "label"),
+    [
+        (JobState.QUEUED, "Queued"),
+        (JobState.RUNNING, "Running"),
+        (JobState.COMPLETED, "Completed"),
+        (JobState.FAILED, "Failed"),
+        (JobState.CANCELLED, "Cancelled"),
+        (JobState.ENDED_IN_QUEUE, "cancelled or failed in the queue"),
+    ],
+)
+def test_metrics_card_state_label(state: JobState, label: str) -> None:
+    message = messages.job_metrics_message(make_snapshot(state))
+
+    assert label in message.blocks[1]["text"]["text"]
+
+
+def test_metrics_card_watch_button() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.RUNNING))
+
+    actions = [block for block in message.blocks if block["type"] == "actions"]
+    button = actions[0]["elements"][0]
+    assert button["action_id"] == "watch_job"
+    assert button["value"] == JOB
+    assert button["text"]["text"] == "Watch this job"
+
+
+def test_metrics_card_usage_fields() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.COMPLETED))
+
+    assert field_value(message, "Billed seconds") == "93 s"
+    assert field_value(message, "Quantum seconds") == "93 s"
+    assert field_value(message, "Seconds") == "93 s"
+    assert field_value(message, "Executions") == "3,000"
+    assert field_value(message, "Circuits") == "3"
+    assert field_value(message, "Qubits") == "127 (all 3 circuits)"
+    assert field_value(message, "Circuit depths") == "12, 80, 4,003"
+
+
+def test_metrics_card_none_not_available() -> None:
+    snapshot = make_snapshot(
+        JobState.RUNNING, billed_seconds=None, executions=None, num_circuits=None, num_qubits=()
+    )
+
+    message = messages.job_metrics_message(snapshot)
+
+    for label in ("Billed seconds", "Executions", "Circuits", "Qubits", "Finished", "Run time"):
+        assert field_value(message, label) == "not available"
+    assert "billed not available" in message.text
+
+
+def test_metrics_card_zero_billed_shown() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.RUNNING, billed_seconds=0.0))
+
+    assert field_value(message, "Billed seconds") == "0 s (so far)"
+
+
+def test_metrics_card_pending_usage_marked() -> None:
+    message = messages.job_metrics_message(platform_snapshot(JobState.COMPLETED))
+
+    assert field_value(message, "Billed seconds") == "93 s (usage not final yet)"
+
+
+def test_metrics_card_final_usage_unmarked() -> None:
+    snapshot = platform_snapshot(JobState.COMPLETED, usage_final=True)
+
+    message = messages.job_metrics_message(snapshot)
+
+    assert field_value(message, "Billed seconds") == "93 s"
+
+
+def test_metrics_card_times() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.COMPLETED))
+
+    created = field_value(message, "Created")
+    assert created == "<!date^1757671200^{date_short_pretty} {time}|2025-09-12T10:00:00Z>"
+    assert field_value(message, "Queue wait") == "12 min 00 s"
+    assert field_value(message, "Run time") == "1 h 02 min"
+
+
+def test_metrics_card_queue_fields() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.QUEUED))
+
+    assert field_value(message, "Position in queue") == "4"
+    assert field_value(message, "Position in provider") == "2"
+    assert "2025-09-12T11:00:00Z" in field_value(message, "Estimated start")
+    assert "2025-09-12T11:05:00Z" in field_value(message, "Estimated completion")
+
+
+def test_metrics_card_position_zero_next() -> None:
+    snapshot = make_snapshot(JobState.QUEUED, position_in_queue=0, position_in_provider=0)
+
+    message = messages.job_metrics_message(snapshot)
+
+    assert field_value(message, "Position in queue") == "next in line"
+    assert field_value(message, "Position in provider") == "next in line"
+
+
+def test_metrics_card_no_queue_after_run() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.COMPLETED))
+
+    assert "Position in queue" not in joined(message)
+
+
+def test_metrics_card_reason_and_code() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.FAILED))
+
+    assert "*Reason:* Ran too long (code 1305)" in joined(message)
+
+
+def test_metrics_card_qiskit_version_opaque() -> None:
+    message = messages.job_metrics_message(make_snapshot(JobState.COMPLETED))
+
+    assert "`qiskit_ibm_runtime-0.40.1*,qiskit-2.1.2*`" in joined(message)
+
+
+def test_metrics_card_escapes_api_text() -> None:
+    snapshot = make_snapshot(
+        JobState.FAILED,
+        qiskit_version="qiskit-2.1* <!channel>",
+        reason="boom <@U123> & <!here>",
+        backend="<!everyone>",
+        instance="<https://evil.test|click>",
+    )
+
+    message = messages.job_metrics_message(snapshot)
+
+    content = joined(message)
+    assert not RAW_MENTION.search(content)
+    assert "<https://evil" not in content
+    assert "`qiskit-2.1* &lt;!channel&gt;`" in content
+    assert "boom &lt;@U123&gt; &amp; &lt;!here&gt;" in content
+
+
+def test_metrics_card_5000_circuits_summarised() -> None:
+    depths = tuple(range(1, 5001))
+    qubits = tuple(100 + index % 28 for index in range(5000))
+    snapshot = make_snapshot(
+        JobState.COMPLETED, num_circuits=5000, circuit_depths=depths, num_qubits=qubits
+    )
+
+    message = messages.job_metrics_message(snapshot)
+
+    assert_valid(message)
+    assert field_value(message, "Circuits") == "5,000"
+    depth_summary = field_value(message, "Circuit depths")
+    assert depth_summary == "min 1 / median 2,500.5 / max 5,000 over 5,000 circuits"
+    assert field_value(message, "Qubits").startswith("min 100 / median")
+    assert len(json.dumps(message.blocks)) < 5000
+
+
+def test_metrics_card_huge_api_text_within_limits() -> None:
+    snapshot = make_snapshot(
+        JobState.FAILED,
+        qiskit_version="<!channel>&" * 2000,
+        reason="r" * 10_000,
+        caller="c" * 5000,
+        program_id="p" * 5000,
+        instance="i" * 5000,
+    )
+
+    message = messages.job_metrics_message(snapshot)
+
+    assert_valid(message)
+    assert not RAW_MENTION.search(joined(message))
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+def event(kind: EventKind, **overrides: Any) -> JobEvent:
+    fields: dict[str, Any] = {"kind": kind, "job_id": JOB, "key": f"{JOB}:{kind}"}
+    fields |= overrides
+    return JobEvent(**fields)
+
+
+ALERT_SNAPSHOTS = {
+    EventKind.STARTED: make_snapshot(JobState.RUNNING),
+    EventKind.QUEUE_MOVED: make_snapshot(JobState.QUEUED),
+    EventKind.THRESHOLD_EXCEEDED: make_snapshot(JobState.RUNNING, billed_seconds=130.0),
+    EventKind.FINISHED: make_snapshot(JobState.COMPLETED),
+    EventKind.USAGE_FINAL: platform_snapshot(JobState.COMPLETED, usage_final=True),
+    EventKind.NOT_FOUND: None,
+    EventKind.ACCESS_LOST: None,
+    EventKind.ACCESS_RESTORED: make_snapshot(JobState.RUNNING),
+}
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_alert_every_kind(kind: EventKind) -> None:
+    alert = event(
+        kind,
+        snapshot=ALERT_SNAPSHOTS[kind],
+        threshold_seconds=120.0,
+        previous_position=3,
+        position=1,
+        error_message="HTTP 404 <!channel>",
+    )
+
+    message = messages.alert_message(alert)
+
+    assert_valid(message)
+    assert JOB in message.text
+    assert not RAW_MENTION.search(joined(message))
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_alert_without_snapshot(kind: EventKind) -> None:
+    message = messages.alert_message(event(kind))
+
+    assert_valid(message)
+    assert JOB in message.text
+
+
+@pytest.mark.parametrize("mention", ["<!here>", "<@U123ABC>", "<!subteam^S123ABC>"])
+def test_alert_mention_unescaped(mention: str) -> None:
+    alert = event(EventKind.THRESHOLD_EXCEEDED, snapshot=ALERT_SNAPSHOTS[EventKind.STARTED])
+
+    message = messages.alert_message(alert, mention=mention)
+
+    assert message.text.startswith(mention + " ")
+    assert message.blocks[0]["text"]["text"].startswith(mention + " ")
+
+
+@pytest.mark.parametrize("state", [JobState.RUNNING, JobState.COMPLETED])
+def test_started_alert_never_mentions_billing(state: JobState) -> None:
+    alert = event(EventKind.STARTED, snapshot=platform_snapshot(state, billed_seconds=12.0))
+
+    message = messages.alert_message(alert)
+
+    assert "started running on `ibm_torino`" in message.text
+    assert "bill" not in joined(message).lower()
+    assert "queue wait: 12 min 00 s" in joined(message).lower()
+
+
+def test_queue_alert_from_to() -> None:
+    alert = event(EventKind.QUEUE_MOVED, previous_position=7, position=3)
+
+    message = messages.alert_message(alert)
+
+    assert "moved in the queue: 7 → 3" in message.text
+
+
+def test_queue_alert_next_in_line() -> None:
+    alert = event(EventKind.QUEUE_MOVED, previous_position=2, position=0)
+
+    message = messages.alert_message(alert)
+
+    assert "2 → next in line" in message.text
+
+
+def test_queue_alert_first_position() -> None:
+    message = messages.alert_message(event(EventKind.QUEUE_MOVED, position=0))
+
+    assert "is next in line in the queue" in message.text
+
+
+def test_queue_alert_provider_and_estimate() -> None:
+    alert = event(EventKind.QUEUE_MOVED, snapshot=make_snapshot(JobState.QUEUED), position=4)
+
+    content = joined(messages.alert_message(alert))
+
+    assert "Position in provider: 2." in content
+    assert "Estimated start: <!date^" in content
+
+
+def test_threshold_alert_billed_vs_threshold() -> None:
+    alert = event(
+        EventKind.THRESHOLD_EXCEEDED,
+        snapshot=make_snapshot(JobState.RUNNING, billed_seconds=130.0),
+        threshold_seconds=120.0,
+    )
+
+    message = messages.alert_message(alert)
+
+    assert "billed 130 s (2 min 10 s) (so far), threshold 120 s (2 min 00 s)" in message.text
+    assert alert.is_usage_alert
+
+
+def test_finished_alert_completed() -> None:
+    alert = event(EventKind.FINISHED, snapshot=make_snapshot(JobState.COMPLETED))
+
+    message = messages.alert_message(alert)
+
+    assert "completed: run time 1 h 02 min, billed 93 s." in message.text
+
+
+def test_finished_alert_pending_usage() -> None:
+    alert = event(EventKind.FINISHED, snapshot=platform_snapshot(JobState.COMPLETED))
+
+    content = joined(messages.alert_message(alert))
+
+    assert "usage not final yet" in content
+    assert "the final billed time follows" in content
+
+
+@pytest.mark.parametrize(
+    ("state", "verb"), [(JobState.FAILED, "failed"), (JobState.CANCELLED, "was cancelled")]
+)
+def test_finished_alert_reason(state: JobState, verb: str) -> None:
+    alert = event(EventKind.FINISHED, snapshot=make_snapshot(state))
+
+    message = messages.alert_message(alert)
+
+    assert f"{verb}: Ran too long (code 1305)." in message.text
+    assert "Billed: 41.5 s." in joined(message)
+
+
+def test_finished_alert_no_reason() -> None:
+    snapshot = make_snapshot(JobState.FAILED, reason=None, reason_code=None)
+
+    message = messages.alert_message(event(EventKind.FINISHED, snapshot=snapshot))
+
+    assert "failed: IBM Quantum gave no reason." in message.text
+
+
+def test_finished_alert_ended_in_queue() -> None:
+    alert = event(EventKind.FINISHED, snapshot=make_snapshot(JobState.ENDED_IN_QUEUE))
+
+    message = messages.alert_message(alert)
+
+    assert "finished without running: cancelled or failed while queued" in message.text
+    assert "Time in the queue: 1 h 14 min." in joined(message)
+
+
+def test_usage_final_alert_figure() -> None:
+    snapshot = platform_snapshot(JobState.COMPLETED, usage_final=True, billed_seconds=95.25)
+
+    message = messages.alert_message(event(EventKind.USAGE_FINAL, snapshot=snapshot))
+
+    assert "Final usage of job" in message.text
+    assert "billed 95.25 s" in message.text
+
+
+def test_not_found_alert_explains() -> None:
+    alert = event(EventKind.NOT_FOUND, error_message="Job not found <b>")
+
+    content = joined(messages.alert_message(alert))
+
+    assert "Stopped watching" in content
+    assert "another instance or region" in content
+    assert "Job not found &lt;b&gt;" in content
+
+
+def test_access_lost_alert_explains() -> None:
+    content = joined(messages.alert_message(event(EventKind.ACCESS_LOST)))
+
+    assert "paused" in content
+    assert "token" in content
+
+
+def test_access_restored_alert() -> None:
+    message = messages.alert_message(event(EventKind.ACCESS_RESTORED))
+
+    assert "restored" in message.text
+
+
+# -- command replies --------------------------------------------------------------------------
+
+
+def test_watch_confirmation_thresholds() -> None:
+    message = messages.watch_confirmation(JOB, (300.0, 90.0), make_snapshot(JobState.QUEUED))
+
+    assert_valid(message)
+    content = joined(message)
+    assert message.text == f"Watching job `{JOB}` in this channel."
+    assert "passes 90 s, 300 s (5 min 00 s)" in content
+    assert "Now: queued, position in queue 4." in content
+
+
+def test_watch_confirmation_no_threshold() -> None:
+    message = messages.watch_confirmation(JOB, (), None)
+
+    assert_valid(message)
+    assert "no billed-time threshold" in joined(message)
+
+
+def test_unwatch_confirmation() -> None:
+    assert "Stopped watching" in messages.unwatch_confirmation(JOB).text
+    assert "was not watched" in messages.unwatch_confirmation(JOB, removed=False).text
+
+
+def test_watch_list_empty() -> None:
+    message = messages.watch_list([])
+
+    assert_valid(message)
+    assert "No jobs are watched" in message.text
+
+
+def test_watch_list_rows() -> None:
+    rows = [
+        WatchRow(JOB, "running", "active", (90.0,), CREATED, None),
+        WatchRow("c5dge2d3rn7breq27i9g", None, "paused", (), None, "HTTP 401 <!channel>"),
+    ]
+
+    message = messages.watch_list(rows)
+
+    assert_valid(message)
+    content = joined(message)
+    assert f"`{JOB}`: running, watch active, thresholds 90 s" in content
+    assert "not checked yet, watch paused, thresholds none, last checked not available" in content
+    assert "Last error: HTTP 401 &lt;!channel&gt;" in content
+
+
+def test_watch_list_storage_rows() -> None:
+    row = SimpleNamespace(
+        id=1,
+        job_id=JOB,
+        status="active",
+        job_state="ended_in_queue",
+        thresholds=[60.0],
+        last_polled_at=CREATED + timedelta(seconds=5),
+        last_error=None,
+        undeliverable="not_in_channel",
+    )
+
+    content = joined(messages.watch_list([row]))
+
+    assert "finished without running" in content
+    assert "2025-09-12T10:00:05Z" in content
+    assert "Alerts cannot be posted here: not_in_channel" in content
+
+
+def test_watch_list_many_rows_within_limits() -> None:
+    rows = [
+        WatchRow(f"job{index:017d}", "queued", "active", (60.0, 3600.0), CREATED, "e" * 400)
+        for index in range(2000)
+    ]
+
+    message = messages.watch_list(rows)
+
+    assert_valid(message)
+    assert message.text == "Jobs watched in this channel: 2,000."
+    assert "more not shown" in message.blocks[-1]["elements"][0]["text"]
+
+
+def test_help_message() -> None:
+    message = messages.help_message()
+
+    assert_valid(message)
+    content = joined(message)
+    for subcommand in ("watch", "unwatch", "list", "help"):
+        assert f"/jobmetrics {subcommand}" in content
+    assert "&lt;job ID or link&gt;" in content
+
+
+def test_usage_error_message() -> None:
+    message = messages.usage_error("Unknown subcommand `x`.\n\nusage <here>")
+
+    assert_valid(message)
+    assert message.text == "Unknown subcommand `x`."
+    assert "usage &lt;here&gt;" in joined(message)
+
+
+def test_error_message_escaped() -> None:
+    message = messages.error_message("Job <!channel> not found & gone")
+
+    assert_valid(message)
+    assert message.text == "Job &lt;!channel&gt; not found &amp; gone"
+
+
+def test_error_message_empty_text() -> None:
+    assert messages.error_message("  ").text.strip()
