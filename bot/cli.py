@@ -120,11 +120,16 @@ async def _serve(settings: Settings) -> int:
 
     service = BotService(settings)
     service.prepare_database()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, service.stop)
+
     if settings.slack_app_token is not None:
         return await _serve_socket_mode(service, settings)
 
     log.info("serving HTTP on port %d (POST /slack/events, GET /healthz)", settings.port)
     await service.serve(settings.host, settings.port)
+    log.info("stopped")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,15 @@ log = logging.getLogger(__name__)
 # Tokens used when none is configured: the demo and tests talk to local stand-ins only.
 PLACEHOLDER_BOT_TOKEN = "xoxb-not-configured"
 PLACEHOLDER_SIGNING_SECRET = "not-configured"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: the command installs handlers that
+    stop the scheduler and the server together and exit 0, where uvicorn would re-raise the
+    signal after shutdown."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 class BotService:
@@ -61,7 +71,7 @@ class BotService:
             client=self.slack_client,
         )
         self.web = build_web_app(self.bolt, self.health)
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
 
     def prepare_database(self) -> None:
         """SQLite is migrated in place; PostgreSQL must already be at the newest revision,
@@ -74,7 +84,7 @@ class BotService:
     async def serve(self, host: str, port: int, started: asyncio.Event | None = None) -> None:
         """Run the web server and the scheduler until the server stops."""
         config = uvicorn.Config(self.web, host=host, port=port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self.scheduler.start()
         watcher = asyncio.create_task(self._signal_started(started)) if started else None
         try:
