@@ -11,6 +11,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import JobSourceError
 from bot.domain.job_ids import InvalidJobReference, parse_job_reference
@@ -42,11 +45,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     try:
         return _run(args, settings)
+    except ConfigError as exc:
+        print(f"jobmetrics-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except SchemaOutOfDate as exc:
         print(f"jobmetrics-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        print(f"jobmetrics-bot: {_database_problem(settings, exc)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 0
+
+
+def _database_problem(settings: Settings, exc: SQLAlchemyError) -> str:
+    """One line naming the database (password hidden), what failed and what to check."""
+    try:
+        where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return (
+            f"invalid setting DATABASE_URL={settings.database_url!r}: not a database URL; "
+            "use sqlite:///file.sqlite3 or postgresql://user:password@host:5432/name"
+        )
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return (
+        f"database {where} failed: {type(exc).__name__}: {detail}. "
+        "Check DATABASE_URL and that the database server is running."
+    )
+
+
+def _warn_about_missing_slack_settings(settings: Settings) -> None:
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        log.warning(
+            "SLACK_SIGNING_SECRET is not set: every request to /slack/events will be rejected "
+            "with 401; set it from the app's Basic Information page"
+        )
+    if settings.slack_bot_token is None:
+        log.warning(
+            "SLACK_BOT_TOKEN is not set: alerts and cards cannot be posted; set the bot token "
+            "from the app's OAuth & Permissions page"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,6 +156,7 @@ async def _check(reference: str, settings: Settings, *, as_json: bool) -> int:
 async def _serve(settings: Settings) -> int:
     from bot.service import BotService
 
+    _warn_about_missing_slack_settings(settings)
     service = BotService(settings)
     service.prepare_database()
     loop = asyncio.get_running_loop()
@@ -148,6 +187,7 @@ async def _serve_socket_mode(service: BotService, settings: Settings) -> int:
 async def _work(settings: Settings) -> int:
     from bot.service import BotService
 
+    _warn_about_missing_slack_settings(settings)
     service = BotService(settings)
     service.prepare_database()
     stop = asyncio.Event()

@@ -25,6 +25,19 @@ _MENTION = re.compile(
 )
 
 
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?$")
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]*)?)\s*(s|m|h)$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration_seconds(text: str) -> float:
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration; use seconds (90), or 90s, 5m, 1.5h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+
+
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names it, its value and the fix."""
 
@@ -83,6 +96,9 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(
         60.0, ge=0.05, description="Seconds between two polls of one watched job."
     )
+    queue_alert_min_gap_seconds: float = Field(
+        300.0, ge=0, description="Minimum seconds between two queue-move replies of one job."
+    )
     billed_seconds_threshold: float | None = Field(
         None, gt=0, description="Default billed-seconds threshold of a new watch."
     )
@@ -111,6 +127,34 @@ class Settings(BaseSettings):
             if not crn.startswith("crn:v1:") or len(crn.split(":")) < 8:
                 raise ValueError(f"{crn!r} is not a service CRN; expected crn:v1:...:...")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if not value.startswith(
+            ("sqlite:", "postgres://", "postgresql://", "postgresql+psycopg://")
+        ):
+            raise ValueError(
+                "only SQLite and PostgreSQL are supported; use sqlite:///file.sqlite3 or "
+                "postgresql://user:password@host:5432/name"
+            )
+        return value
+
+    @field_validator("billed_seconds_threshold", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip() and not _NUMBER.match(value.strip()):
+            return _duration_seconds(value.strip())
+        return value
+
+    @field_validator("oncall_channel")
+    @classmethod
+    def _check_channel(cls, value: str | None) -> str | None:
+        if value and not _CHANNEL_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a channel ID; copy the ID (C0123ABCD) from the channel's details"
+            )
+        return value or None
 
     @field_validator("oncall_mention")
     @classmethod
@@ -177,12 +221,27 @@ def load_settings(**overrides: object) -> Settings:
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
-        value = error.get("input")
-        shown = "<hidden>" if _looks_secret(name) else repr(value)
         reason = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:
+            # A check across several settings: its input is every setting, secrets included.
+            lines.append(f"invalid settings: {reason}")
+            continue
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        shown = _shown_value(name, error.get("input"))
         lines.append(f"invalid setting {name}={shown}: {reason}")
     return "; ".join(lines)
+
+
+def _shown_value(name: str, value: object) -> str:
+    """The value as an error message may show it: secrets hidden, URL passwords masked."""
+    if _looks_secret(name):
+        return "<hidden>"
+    if isinstance(value, str):
+        return repr(_URL_PASSWORD.sub(r"\1***@", value))
+    return repr(value)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def _looks_secret(name: str) -> bool:

@@ -36,10 +36,20 @@ class SecretMaskFilter(logging.Filter):
         return True
 
 
+class _BoltTokenNoticeFilter(logging.Filter):
+    """Drop Bolt's notice that its token is unused: Bolt reads SLACK_BOT_TOKEN from the
+    environment by itself, while the bot deliberately hands it a configured client."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(SecretMaskFilter(settings_secrets(settings)))
+
+    handler.addFilter(_BoltTokenNoticeFilter())
 
     root = logging.getLogger()
     root.handlers[:] = [handler]

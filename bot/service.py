@@ -16,7 +16,8 @@ from bot.domain.source import JobSource
 from bot.engine.scheduler import EngineScheduler
 from bot.engine.watcher import Clock, EngineConfig, WatchEngine, utc_now
 from bot.ibm.client import IbmJobSource
-from bot.slack.app import JobMetricsCommands, build_bolt_app
+from bot.slack.app import build_bolt_app
+from bot.slack.handlers import Defaults, JobMetricsCommands
 from bot.slack.sender import SlackAlertSender, make_client
 from bot.slack.web import build_web_app
 from bot.storage import migrate
@@ -64,7 +65,8 @@ class BotService:
         thresholds = (
             (settings.billed_seconds_threshold,) if settings.billed_seconds_threshold else ()
         )
-        self.commands = JobMetricsCommands(self.store, self.source, clock, thresholds)
+        defaults = Defaults(thresholds, settings.oncall_channel, settings.oncall_mention)
+        self.commands = JobMetricsCommands(self.store, self.source, clock, defaults)
         self.bolt = build_bolt_app(
             self.commands,
             signing_secret=_secret(settings.slack_signing_secret, PLACEHOLDER_SIGNING_SECRET),
@@ -119,7 +121,7 @@ class BotService:
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         database_ok = await asyncio.to_thread(self._database_ok)
-        last_tick = self.engine.last_poll_tick
+        last_tick = self.engine.last_poll_tick or self.scheduler.started_at
         stale_after = timedelta(seconds=max(30.0, 10 * self.scheduler.tick_seconds))
         ticking = last_tick is not None and self.clock() - last_tick < stale_after
         pending = (
@@ -154,6 +156,7 @@ def _engine_config(settings: Settings) -> EngineConfig:
         poll_interval=settings.poll_interval_seconds,
         oncall_channel=settings.oncall_channel,
         oncall_mention=settings.oncall_mention,
+        queue_alert_min_gap=settings.queue_alert_min_gap_seconds,
     )
 
 

@@ -25,6 +25,16 @@ class EngineConfig:
     lease: timedelta = timedelta(seconds=120)
     max_backoff: float = 900.0
     max_delivery_attempts: int = 12
+    # Minimum seconds between two queue-move replies of one job.
+    queue_alert_min_gap: float = 300.0
+    # Seconds after which a card is redrawn even when nothing changed, to refresh "last checked".
+    card_refresh: float = 600.0
+    # Seconds between two posts to one channel (Slack allows about one per second).
+    post_interval: float = 1.0
+    # Seconds between two card edits in one workspace (chat.update allows about 50 a minute).
+    card_update_interval: float = 1.2
+    # Posts to one channel, and card edits in one workspace, per delivery tick.
+    per_channel_batch: int = 10
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
 
     @property

@@ -22,6 +22,9 @@ class WatchContext:
 
     thresholds: tuple[float, ...] = ()
     announced_position: int | None = None
+    # False within the minimum gap after the last queue reply: a move stays unannounced, so
+    # it is announced later if it is still worth telling.
+    queue_alert_allowed: bool = True
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def detect_changes(
     if _started(previous, current):
         events.append(_event(EventKind.STARTED, current, "started"))
 
-    queue_event, announced = _queue_move(current, announced)
+    queue_event, announced = _queue_move(current, announced, watch.queue_alert_allowed)
     if queue_event is not None:
         events.append(queue_event)
 
@@ -89,13 +92,15 @@ def _usage_became_final(previous: JobSnapshot | None, current: JobSnapshot) -> b
     return current.usage_final and not previous.usage_final
 
 
-def _queue_move(current: JobSnapshot, announced: int | None) -> tuple[JobEvent | None, int | None]:
+def _queue_move(
+    current: JobSnapshot, announced: int | None, allowed: bool
+) -> tuple[JobEvent | None, int | None]:
     position = current.position_in_queue
     if current.state is not JobState.QUEUED or position is None:
         return None, announced
     if announced is None:
         return None, position
-    if not queue_move_worth_telling(announced, position):
+    if not allowed or not queue_move_worth_telling(announced, position):
         return None, announced
 
     event = JobEvent(

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from bot.domain.cards import ThresholdForecast, forecast_next_threshold
 from bot.domain.errors import AccessDenied, JobNotFound, JobSourceError
 from bot.domain.events import EventKind, JobEvent
-from bot.domain.snapshot import JobSnapshot
+from bot.domain.snapshot import JobSnapshot, JobState
 from bot.domain.source import JobSource
 from bot.engine.backoff import backoff_delay, log_context
 from bot.engine.config import Clock, EngineConfig
@@ -23,6 +24,9 @@ from bot.storage.models import WatchStatus
 from bot.storage.store import NewAlert, PollOutcome, Store, WatchClaim
 
 log = logging.getLogger(__name__)
+
+# Events that end a watch or its job: also posted in the channel, not only in the thread.
+FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.USAGE_FINAL, EventKind.NOT_FOUND})
 
 
 class Poller:
@@ -79,7 +83,9 @@ class Poller:
 
     def _success_outcome(self, claim: WatchClaim, snapshot: JobSnapshot) -> PollOutcome:
         now = self.clock()
-        watch = WatchContext(claim.thresholds, claim.announced_position)
+        watch = WatchContext(
+            claim.thresholds, claim.announced_position, self._queue_alert_allowed(claim, now)
+        )
         detection = detect_changes(claim.previous, snapshot, watch)
 
         events = detection.events
@@ -93,12 +99,46 @@ class Poller:
             events = [restored, *events]
 
         status = WatchStatus.FINISHED if is_done(snapshot) else WatchStatus.ACTIVE
+        moved = any(event.kind is EventKind.QUEUE_MOVED for event in events)
         return PollOutcome(
             status=status,
             next_poll_at=now + timedelta(seconds=self.config.poll_interval),
             snapshot=snapshot,
             announced_position=detection.announced_position,
             alerts=self._alerts_for(claim, events),
+            card_changed=self._card_changed(claim, snapshot, status, now),
+            last_queue_alert_at=now if moved else None,
+            forecast=self._forecast(claim, snapshot, now),
+        )
+
+    def _queue_alert_allowed(self, claim: WatchClaim, now: datetime) -> bool:
+        """Queue replies keep a minimum gap per job; the card shows every position anyway."""
+        last = claim.last_queue_alert_at
+        gap = timedelta(seconds=self.config.queue_alert_min_gap)
+        return last is None or now - last >= gap
+
+    def _card_changed(
+        self, claim: WatchClaim, snapshot: JobSnapshot, status: str, now: datetime
+    ) -> bool:
+        """Redraw the card when what it shows changed, when a user asked, or when its
+        "last checked" time is older than the card refresh interval."""
+        if claim.refresh_requested or status != claim.status or snapshot != claim.previous:
+            return True
+        synced = claim.card_synced_at
+        return synced is None or now - synced >= timedelta(seconds=self.config.card_refresh)
+
+    @staticmethod
+    def _forecast(
+        claim: WatchClaim, snapshot: JobSnapshot, now: datetime
+    ) -> ThresholdForecast | None:
+        if snapshot.state is not JobState.RUNNING or claim.previous is None:
+            return None
+        return forecast_next_threshold(
+            claim.previous.billed_seconds,
+            claim.previous_observed_at,
+            snapshot.billed_seconds,
+            now,
+            claim.thresholds,
         )
 
     def _failure_outcome(self, claim: WatchClaim, error: JobSourceError) -> PollOutcome:
@@ -115,6 +155,7 @@ class Poller:
                 error_count=errors,
                 last_error=error.message,
                 alerts=self._alerts_for(claim, [event]),
+                card_changed=True,
             )
 
         if isinstance(error, AccessDenied):
@@ -132,6 +173,7 @@ class Poller:
                 error_count=errors,
                 last_error=error.message,
                 alerts=alerts,
+                card_changed=claim.status != WatchStatus.PAUSED,
             )
 
         delay = backoff_delay(
@@ -161,10 +203,12 @@ class Poller:
         )
 
     def _alerts_for(self, claim: WatchClaim, events: Iterable[JobEvent]) -> list[NewAlert]:
-        """One alert per event in the watching channel, plus a copy of each usage alert in
-        the on-call channel with its mention."""
-        oncall = self.config.oncall_channel
-        mention = self.config.oncall_mention
+        """One reply per event in the card's thread (final events also in the channel unless
+        the channel chose thread-only), plus a copy of each usage alert in the on-call
+        channel with its mention. The channel's settings override the deployment's."""
+        settings = claim.settings
+        oncall = settings.oncall_channel or self.config.oncall_channel
+        mention = settings.oncall_mention or self.config.oncall_mention
         alerts = []
         for event in events:
             key = f"{claim.id}:{event.key}"
@@ -176,6 +220,9 @@ class Poller:
                     dedup_key=key,
                     event=event,
                     mention=mention if same_channel else None,
+                    thread_ts=claim.card_ts,
+                    broadcast=event.kind in FINAL_KINDS and settings.final_in_channel,
+                    oncall=same_channel,
                 )
             )
             if event.is_usage_alert and oncall and not same_channel:
@@ -186,6 +233,7 @@ class Poller:
                         dedup_key=f"{key}:oncall",
                         event=event,
                         mention=mention,
+                        oncall=True,
                     )
                 )
         return alerts

@@ -328,15 +328,22 @@ class _NotInInstance(Exception):
 
 
 def _not_found_message(job_id: str, instances: Sequence[str], detail: str) -> str:
-    if len(instances) == 1:
-        where = f"instance {instances[0]}"
-    else:
-        where = f"any of the {len(instances)} instances {', '.join(instances)}"
+    names = ", ".join(instance_name(crn) for crn in instances)
+    count = len(instances)
+    where = f"instance {names}" if count == 1 else f"any of the {count} instances {names}"
     return (
         f"Job {job_id} was not found in {where} (HTTP 404: {detail}). Check the job ID. "
         "The job may belong to another instance or region: add that instance's CRN to "
-        "IBM_SERVICE_CRNS, or watch the job with its instance."
+        "IBM_SERVICE_CRNS."
     )
+
+
+def instance_name(crn: str) -> str:
+    """The short form of a service CRN for messages: its region and instance ID."""
+    parts = crn.split(":")
+    if len(parts) >= 8 and parts[7]:
+        return f"{parts[7]} ({parts[5]})"
+    return crn
 
 
 def _quote(job_id: str) -> str:

@@ -3,7 +3,9 @@
 It is a real HTTP server on 127.0.0.1 with a free port, so the real slack_sdk clients talk to
 it through `base_url=stand_in.url`. It records every call, replies to the methods the bot uses,
 accepts Bolt's response_url posts at `/respond/<anything>`, and injects faults on request:
-per-channel errors, HTTP 429 with Retry-After, HTTP 5xx and invalid_auth.
+per-channel errors, HTTP 429 with Retry-After, HTTP 5xx and invalid_auth. Messages are stored,
+so chat.update changes what `message()` returns and `transcript()` shows each living card once,
+in its latest version, with its thread replies under it.
 
     with SlackStandIn() as slack:
         client = WebClient(token="xoxb-test", base_url=slack.url)
@@ -13,12 +15,15 @@ per-channel errors, HTTP 429 with Retry-After, HTTP 5xx and invalid_auth.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import itertools
 import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +39,12 @@ POSTING_METHODS = ("chat.postMessage", "chat.postEphemeral", RESPONSE_URL_METHOD
 TEAM_ID = "T0SIM"
 BOT_USER_ID = "U0SIMBOT"
 BOT_ID = "B0SIMBOT"
+# A member of every channel whose members were not set, so such a channel is never empty.
+DEMO_USER_ID = "U0DEMO"
+# Slack's conversations.members reference asks for a limit under 1,000, and the Slack SDK docs
+# give 100 as the default. The stand-in clamps larger limits to the maximum.
+DEFAULT_MEMBERS_LIMIT = 100
+MAX_MEMBERS_LIMIT = 999
 
 # Form-encoded clients send these parameters as JSON strings.
 _JSON_PARAMS = ("blocks", "attachments", "metadata")
@@ -42,6 +53,7 @@ _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 _SPECIAL = re.compile(r"<([!@#])([^|>]+)(?:\|([^>]*))?>")
 _FIRST_TS_MICROSECONDS = 1_700_000_000_000_100
+_THREAD_KEYS = ("thread_ts", "subtype", "reply_broadcast")
 _MAX_BLOCKS = 50
 _MAX_TEXT = 40_000
 # How often serve_forever checks for shutdown, so also how long stop() can wait.
@@ -85,6 +97,9 @@ class SlackStandIn:
         self._faults = _Faults()
         self._ts_counter = itertools.count()
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        # User IDs in the order the stand-in first received them, as a dict for ordered uniqueness.
+        self._seen_users: dict[str, None] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -161,6 +176,17 @@ class SlackStandIn:
         with self._lock:
             self._faults = _Faults()
 
+    # -- workspace data ----------------------------------------------------------------------
+
+    def set_members(self, channel: str, user_ids: list[str]) -> None:
+        """Set the user IDs that conversations.members returns for `channel`, in this order.
+
+        A channel without members set returns every user ID the stand-in has received so far,
+        in the `user` or `user_id` parameter of any call, followed by DEMO_USER_ID.
+        """
+        with self._lock:
+            self._members[channel] = list(user_ids)
+
     # -- inspection ------------------------------------------------------------------------
 
     def all_calls(self) -> list[RecordedCall]:
@@ -200,17 +226,40 @@ class SlackStandIn:
                 self._changed.wait(remaining)
             return list(self._calls)
 
+    def thread(self, channel: str, ts: str) -> list[RecordedCall]:
+        """Successful chat.postMessage replies in the thread of message `ts`, oldest first."""
+        return [call for call in self.posts(channel) if call.params.get("thread_ts") == ts]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """Return the current version of a posted message, after any chat.update.
+
+        Raises KeyError when no message `ts` was posted in `channel`.
+        """
+        with self._lock:
+            stored = self._messages.get((channel, ts))
+        if stored is None:
+            raise KeyError(f"No message with ts {ts} was posted in channel {channel}.")
+        return json.loads(json.dumps(stored))
+
     def reset(self) -> None:
-        """Forget recorded calls and messages, and clear faults."""
+        """Forget recorded calls, messages, channel members and seen users, and clear faults."""
         with self._lock:
             self._calls.clear()
             self._messages.clear()
+            self._members.clear()
+            self._seen_users.clear()
             self._faults = _Faults()
 
     def transcript(self) -> str:
-        """Render every message the bot sent as readable plain text, one entry per message."""
-        entries = [_render_call(call) for call in self.all_calls() if _is_message(call)]
-        return "\n\n".join(entries)
+        """Render every message the bot sent as readable plain text, one entry per message.
+
+        A living card, a top-level message that chat.update changed later, is one entry: its
+        latest version, the number of updates, and its thread replies indented under it.
+        """
+        calls = [call for call in self.all_calls() if _is_message(call)]
+        with self._lock:
+            messages = dict(self._messages)
+        return _Transcript(calls, messages).render()
 
     # -- request handling, called from server threads ---------------------------------------
 
@@ -255,6 +304,7 @@ class SlackStandIn:
             "chat.postEphemeral": self._post_ephemeral,
             "auth.test": _auth_test,
             "conversations.info": _conversation_info,
+            "conversations.members": self._conversation_members,
         }
         responder = responders.get(method)
         if responder is None:
@@ -282,7 +332,12 @@ class SlackStandIn:
         if problem is not None:
             return _error(problem)
 
+        # An update changes the content, never the thread a message belongs to.
+        previous = self._messages[(channel, str(ts))]
         message = _stored_message(params, str(ts))
+        for key in _THREAD_KEYS:
+            if key in previous:
+                message[key] = previous[key]
         self._messages[(channel, str(ts))] = message
         body = {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
         return _Answer(200, body | {"message": message})
@@ -294,6 +349,26 @@ class SlackStandIn:
         if problem is not None:
             return _error(problem)
         return _Answer(200, {"ok": True, "message_ts": self._next_ts()})
+
+    def _conversation_members(self, params: dict[str, Any]) -> _Answer:
+        channel = params.get("channel")
+        if not channel:
+            return _error("channel_not_found")
+        limit = _members_limit(params.get("limit"))
+        offset = _decode_cursor(params.get("cursor"))
+        if limit is None:
+            return _error("invalid_limit")
+        if offset is None:
+            return _error("invalid_cursor")
+
+        members = self._members.get(channel)
+        if members is None:
+            members = list(dict.fromkeys([*self._seen_users, DEMO_USER_ID]))
+        page = members[offset : offset + limit]
+        more = offset + limit < len(members)
+        next_cursor = _encode_cursor(offset + limit) if more else ""
+        body = {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
+        return _Answer(200, body)
 
     def _next_ts(self) -> str:
         microseconds = _FIRST_TS_MICROSECONDS + 100 * next(self._ts_counter)
@@ -319,6 +394,10 @@ class SlackStandIn:
         )
         with self._changed:
             self._calls.append(call)
+            for name in ("user", "user_id"):
+                user = params.get(name)
+                if isinstance(user, str) and user:
+                    self._seen_users.setdefault(user)
             self._changed.notify_all()
 
 
@@ -443,7 +522,43 @@ def _stored_message(params: dict[str, Any], ts: str) -> dict[str, Any]:
         message["blocks"] = params["blocks"]
     if params.get("thread_ts"):
         message["thread_ts"] = params["thread_ts"]
+        if _is_true(params.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"
+            message["reply_broadcast"] = True
     return message
+
+
+def _is_true(value: Any) -> bool:
+    # JSON clients send a boolean, form-encoded ones a string.
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+def _members_limit(value: Any) -> int | None:
+    if value is None or value == "":
+        return DEFAULT_MEMBERS_LIMIT
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        return None
+    return min(limit, MAX_MEMBERS_LIMIT) if limit > 0 else None
+
+
+def _encode_cursor(offset: int) -> str:
+    # Opaque like Slack's cursors, so a test cannot come to rely on their content.
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any) -> int | None:
+    if cursor is None or cursor == "":
+        return 0
+    try:
+        text = base64.b64decode(str(cursor), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    prefix, _, number = text.partition(":")
+    if prefix != "offset" or not number.isdigit():
+        return None
+    return int(number)
 
 
 def _auth_test(params: dict[str, Any]) -> _Answer:
@@ -483,6 +598,86 @@ def _is_message(call: RecordedCall) -> bool:
     return call.method in POSTING_METHODS and call.ok
 
 
+class _Transcript:
+    """Transcript entries of message calls, with each living card folded into one entry."""
+
+    def __init__(self, calls: list[RecordedCall], messages: dict[tuple[str, str], Any]):
+        self._calls = calls
+        self._messages = messages
+
+        top_level = {_posted_key(call) for call in calls if _is_top_level_post(call)}
+        updated = Counter(_updated_key(call) for call in calls if call.method == "chat.update")
+        self._update_counts = {key: updated[key] for key in top_level & updated.keys()}
+        self._replies: dict[tuple[str, str], list[RecordedCall]] = {
+            key: [] for key in self._update_counts
+        }
+        for call in calls:
+            thread = _thread_key(call)
+            if call.method == "chat.postMessage" and thread in self._replies:
+                self._replies[thread].append(call)
+        self._reply_keys = {
+            _posted_key(reply) for replies in self._replies.values() for reply in replies
+        }
+
+    def render(self) -> str:
+        entries = []
+        for call in self._calls:
+            if self._folded(call):
+                continue
+            if call.method == "chat.postMessage" and _posted_key(call) in self._update_counts:
+                entries.append(self._render_card(call))
+            else:
+                entries.append(_render_call(call))
+        return "\n\n".join(entries)
+
+    def _folded(self, call: RecordedCall) -> bool:
+        """Tell whether the call is shown inside a card's entry rather than on its own."""
+        if call.method == "chat.update":
+            key = _updated_key(call)
+            return key in self._update_counts or key in self._reply_keys
+        return call.method == "chat.postMessage" and _thread_key(call) in self._replies
+
+    def _render_card(self, call: RecordedCall) -> str:
+        key = _posted_key(call)
+        count = self._update_counts[key]
+        times = "time" if count == 1 else "times"
+        heading = f"[#{key[0]} ts={key[1]}] card, updated {count} {times}"
+
+        lines = [heading, _indent(self._render_latest(call))]
+        for reply in self._replies[key]:
+            lines.append(_indent(self._render_reply(reply)))
+        return "\n".join(lines)
+
+    def _render_reply(self, reply: RecordedCall) -> str:
+        heading = f"↳ reply ts={reply.response.get('ts')}"
+        if _is_true(reply.params.get("reply_broadcast")):
+            heading += ", also sent to channel"
+        return heading + "\n" + _indent(self._render_latest(reply))
+
+    def _render_latest(self, call: RecordedCall) -> str:
+        stored = self._messages.get(_posted_key(call)) or call.params
+        return _render_blocks(stored.get("blocks")) or _plain(str(stored.get("text") or ""))
+
+
+def _is_top_level_post(call: RecordedCall) -> bool:
+    return call.method == "chat.postMessage" and not call.params.get("thread_ts")
+
+
+def _posted_key(call: RecordedCall) -> tuple[str, str]:
+    return str(call.params.get("channel")), str(call.response.get("ts"))
+
+
+def _updated_key(call: RecordedCall) -> tuple[str, str]:
+    return str(call.params.get("channel")), str(call.params.get("ts"))
+
+
+def _thread_key(call: RecordedCall) -> tuple[str, str] | None:
+    thread_ts = call.params.get("thread_ts")
+    if not thread_ts:
+        return None
+    return str(call.params.get("channel")), str(thread_ts)
+
+
 def _render_call(call: RecordedCall) -> str:
     params = call.params
     channel = params.get("channel", "?")
@@ -490,6 +685,8 @@ def _render_call(call: RecordedCall) -> str:
         heading = f"[#{channel} ts={call.response.get('ts')}]"
         if params.get("thread_ts"):
             heading += f" in thread {params['thread_ts']}"
+        if _is_true(params.get("reply_broadcast")):
+            heading += ", also sent to channel"
     elif call.method == "chat.update":
         heading = f"[#{channel} ts={params.get('ts')} edited]"
     elif call.method == "chat.postEphemeral":

@@ -89,6 +89,7 @@ class LocalStack:
             "ibm_api_flavor": self.flavor,
             "database_url": self._database_url,
             "poll_interval_seconds": self._poll_interval,
+            "queue_alert_min_gap_seconds": 0,
             "port": 0,
         }
         if self.flavor is ApiFlavor.PLATFORM:

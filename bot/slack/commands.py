@@ -11,16 +11,42 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from datetime import time
 
+from bot.domain.channel_settings import InvalidTimeZone, QuietHours, load_zone
 from bot.domain.job_ids import InvalidJobReference, is_job_id, parse_job_reference, shorten_value
 from bot.slack.blocks_text import code, escape
 
 COMMAND = "/jobmetrics"
-SUBCOMMANDS = ("watch", "unwatch", "list", "help")
+SUBCOMMANDS = ("watch", "unwatch", "list", "settings", "snooze", "help")
+SETTINGS = ("thresholds", "oncall", "final", "quiet")
 MAX_THRESHOLDS = 10
 # Sanity cap, not an IBM limit: a week of billed time is far more than one job uses, so a larger
 # threshold is most likely a typo.
 MAX_THRESHOLD_SECONDS = 7 * 24 * 3600.0
+MAX_SNOOZE_SECONDS = 7 * 24 * 3600.0
+DEFAULT_TIME_ZONE = "UTC"
+
+SETTINGS_USAGE = "\n".join(
+    [
+        f"`{COMMAND} settings` shows this channel's settings.",
+        f"`{COMMAND} settings thresholds <threshold ...>` sets the billed-time thresholds of "
+        "watches started here without thresholds, in the units `watch` takes, or `none`.",
+        f"`{COMMAND} settings oncall <#channel> [<@user or @group>]` also posts threshold "
+        "alerts in an on-call channel, with an optional mention. `off` removes this channel's "
+        "on-call routing, so the deployment's default applies.",
+        f"`{COMMAND} settings final thread` posts a job's final result only in its card's "
+        f"thread; `{COMMAND} settings final channel` also sends it to the channel.",
+        f"`{COMMAND} settings quiet <HH:MM-HH:MM> [time zone]` holds this channel's alerts "
+        "during a daily window, for example `22:00-07:00 Europe/Berlin`; the time zone is an "
+        "IANA name and UTC when left out. `off` removes the window.",
+    ]
+)
+SNOOZE_USAGE = (
+    f"`{COMMAND} snooze <job ID or link | all> <duration>` snoozes the alerts of one job, or "
+    "of every job watched in this channel, for a duration such as `90s`, `30m`, `2h30m` or `1d` "
+    "(at most 7 days). `off` in place of the duration ends the snooze."
+)
 
 USAGE = "\n".join(
     [
@@ -31,6 +57,8 @@ USAGE = "\n".join(
         "separate several with spaces or commas.",
         f"`{COMMAND} unwatch <job ID or link>` stops watching a job.",
         f"`{COMMAND} list` lists the jobs watched in this channel.",
+        SETTINGS_USAGE,
+        SNOOZE_USAGE,
         f"`{COMMAND} help` shows this help.",
     ]
 )
@@ -61,6 +89,22 @@ _UNIT_SECONDS = {
 _BARE_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
 _TYPO_MAX_LENGTH = 9
 
+# Channel and mention tokens as Slack sends them when the command escapes channels and users.
+_CHANNEL_LINK = re.compile(r"<#(?P<id>[CG][A-Z0-9]+)(?:\|[^<>]*)?>", re.ASCII)
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+", re.ASCII)
+_MENTIONS = (
+    re.compile(r"<@[UW][A-Z0-9]+(?:\|[^<>]*)?>", re.ASCII),
+    re.compile(r"<!subteam\^S[A-Z0-9]+(?:\|[^<>]*)?>", re.ASCII),
+    re.compile(r"<!here>"),
+)
+_QUIET_WINDOW = re.compile(
+    r"(?P<start>[0-9]{1,2}:[0-9]{2})\s*[-–]\s*(?P<end>[0-9]{1,2}:[0-9]{2})", re.ASCII
+)
+_CLOCK_TIME = re.compile(r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})", re.ASCII)
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:d|h|min|m|s))+", re.ASCII | re.IGNORECASE)
+_DURATION_PART = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<unit>d|h|min|m|s)", re.ASCII)
+_DURATION_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "min": 60.0, "m": 60.0, "s": 1.0}
+
 
 @dataclass(frozen=True)
 class ShowCommand:
@@ -90,7 +134,68 @@ class HelpCommand:
     pass
 
 
-Command = ShowCommand | WatchCommand | UnwatchCommand | ListCommand | HelpCommand
+@dataclass(frozen=True)
+class SettingsShowCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class SetThresholdsCommand:
+    """Set the thresholds of watches started in the channel without any. Empty means none."""
+
+    thresholds: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SetOncallCommand:
+    """Route threshold alerts to an on-call channel as well. Both None removes the routing.
+
+    `mention` is the token exactly as Slack sent it, for example `<!subteam^S123|@sre>`, and
+    matches one of the mention forms Slack uses, so it can be posted unescaped.
+    """
+
+    channel_id: str | None
+    mention: str | None = None
+
+
+@dataclass(frozen=True)
+class SetFinalPostsCommand:
+    """Post a job's final result in the channel too (True), or only in its card's thread."""
+
+    in_channel: bool
+
+
+@dataclass(frozen=True)
+class SetQuietHoursCommand:
+    """Set the channel's daily quiet window. None removes it."""
+
+    quiet: QuietHours | None
+
+
+@dataclass(frozen=True)
+class SnoozeCommand:
+    """Snooze alerts for `seconds`. Zero seconds ends the snooze.
+
+    `job_id` None means every job watched in the channel.
+    """
+
+    job_id: str | None
+    seconds: float
+
+
+SettingsChangeCommand = (
+    SetThresholdsCommand | SetOncallCommand | SetFinalPostsCommand | SetQuietHoursCommand
+)
+SettingsCommand = SettingsShowCommand | SettingsChangeCommand
+Command = (
+    ShowCommand
+    | WatchCommand
+    | UnwatchCommand
+    | ListCommand
+    | HelpCommand
+    | SettingsCommand
+    | SnoozeCommand
+)
 
 
 class CommandError(ValueError):
@@ -126,6 +231,10 @@ def parse_command(text: str) -> Command:
         job_id = _parse_job_argument(arguments, "unwatch")
         _expect_no_more(arguments[1:], "unwatch")
         return UnwatchCommand(job_id)
+    if name == "settings":
+        return _parse_settings(arguments)
+    if name == "snooze":
+        return _parse_snooze(arguments)
 
     return _parse_show(tokens)
 
@@ -166,14 +275,16 @@ def _parse_show(tokens: list[str]) -> ShowCommand:
 
 def _parse_watch(arguments: list[str]) -> WatchCommand:
     job_id = _parse_job_argument(arguments, "watch")
-    words = _split_thresholds(arguments[1:])
+    return WatchCommand(job_id, _parse_thresholds(arguments[1:]))
+
+
+def _parse_thresholds(arguments: list[str]) -> tuple[float, ...]:
+    words = _split_thresholds(arguments)
     if len(words) > MAX_THRESHOLDS:
         raise CommandError(
             f"Too many thresholds ({len(words)}): a watch takes at most {MAX_THRESHOLDS}."
         )
-
-    thresholds = sorted({parse_threshold(word) for word in words})
-    return WatchCommand(job_id, tuple(thresholds))
+    return tuple(sorted({parse_threshold(word) for word in words}))
 
 
 def _split_thresholds(arguments: list[str]) -> list[str]:
@@ -234,3 +345,242 @@ def _unknown_subcommand(word: str, suggestion: str | None) -> str:
     if suggestion is not None:
         problem += f" Did you mean `{suggestion}`?"
     return problem
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def _parse_settings(arguments: list[str]) -> SettingsCommand:
+    if not arguments:
+        return SettingsShowCommand()
+
+    setting = arguments[0].lower()
+    values = arguments[1:]
+    if setting == "thresholds":
+        return _parse_threshold_setting(values)
+    if setting == "oncall":
+        return _parse_oncall_setting(values)
+    if setting == "final":
+        return _parse_final_setting(values)
+    if setting == "quiet":
+        return _parse_quiet_setting(values)
+    raise _settings_error(_unknown_setting(arguments[0]))
+
+
+def _parse_threshold_setting(values: list[str]) -> SetThresholdsCommand:
+    if not values:
+        raise _settings_error(
+            "The thresholds are missing: expected billed-time thresholds such as "
+            "`60s, 5m, 1h`, or `none`."
+        )
+    if len(values) == 1 and values[0].lower() == "none":
+        return SetThresholdsCommand(())
+    try:
+        return SetThresholdsCommand(_parse_thresholds(values))
+    except CommandError as exc:
+        # Escaping is idempotent, so the escaped problem can be passed on as it is.
+        raise _settings_error(exc.problem) from None
+
+
+def _parse_oncall_setting(values: list[str]) -> SetOncallCommand:
+    if not values:
+        raise _settings_error(
+            "The on-call channel is missing: expected a channel such as `#oncall`, optionally "
+            "followed by a mention such as `@sre`, or `off`."
+        )
+    if len(values) == 1 and values[0].lower() == "off":
+        return SetOncallCommand(channel_id=None, mention=None)
+    if len(values) > 2:
+        extra = code(shorten_value(" ".join(values[2:])))
+        raise _settings_error(
+            f"Too many arguments: {extra} follows the on-call channel and mention. Expected "
+            "one channel and at most one mention."
+        )
+
+    channel_id = _parse_channel(values[0])
+    mention = _parse_mention(values[1]) if len(values) == 2 else None
+    return SetOncallCommand(channel_id=channel_id, mention=mention)
+
+
+def _parse_channel(token: str) -> str:
+    link = _CHANNEL_LINK.fullmatch(token)
+    if link is not None:
+        return link.group("id")
+    if _CHANNEL_ID.fullmatch(token):
+        return token
+
+    quoted = code(shorten_value(token))
+    if token.startswith("#"):
+        raise _settings_error(
+            f"The channel {quoted} arrived as plain text, so its channel ID is unknown. Turn on "
+            'the slash command\'s option "Escape channels, users, and links" so Slack sends '
+            "channel links, or give the channel ID such as `C0123ABCD` (shown in the channel's "
+            "details)."
+        )
+    raise _settings_error(
+        f"{quoted} is not a channel: expected a channel such as `#oncall` or a channel ID "
+        "such as `C0123ABCD`."
+    )
+
+
+def _parse_mention(token: str) -> str:
+    if any(pattern.fullmatch(token) for pattern in _MENTIONS):
+        return token
+
+    quoted = code(shorten_value(token))
+    if token.startswith("@"):
+        raise _settings_error(
+            f"The mention {quoted} arrived as plain text, so it would notify no one. Turn on the "
+            'slash command\'s option "Escape channels, users, and links" so Slack sends '
+            "mentions with user and group IDs."
+        )
+    raise _settings_error(
+        f"{quoted} is not a mention this bot accepts: expected a user such as `@alice`, a "
+        "user group such as `@sre`, or `@here`."
+    )
+
+
+def _parse_final_setting(values: list[str]) -> SetFinalPostsCommand:
+    choice = " ".join(values).lower()
+    if choice == "thread":
+        return SetFinalPostsCommand(in_channel=False)
+    if choice == "channel":
+        return SetFinalPostsCommand(in_channel=True)
+
+    received = code(shorten_value(" ".join(values))) if values else "nothing"
+    raise _settings_error(
+        f"Expected `thread` or `channel` after `final`, but got {received}: `thread` posts a "
+        "job's final result only in its card's thread, `channel` also sends it to the channel."
+    )
+
+
+def _parse_quiet_setting(values: list[str]) -> SetQuietHoursCommand:
+    if len(values) == 1 and values[0].lower() == "off":
+        return SetQuietHoursCommand(None)
+
+    window_parts = values
+    zone_name = DEFAULT_TIME_ZONE
+    if values and _has_letter(values[-1]):
+        window_parts, zone_name = values[:-1], values[-1]
+    if not window_parts:
+        raise _settings_error(
+            "The quiet hours are missing: expected a daily window such as "
+            "`22:00-07:00 Europe/Berlin`, or `off`."
+        )
+
+    start, end = _parse_quiet_window(" ".join(window_parts))
+    return SetQuietHoursCommand(QuietHours(start=start, end=end, timezone=_zone(zone_name)))
+
+
+def _parse_quiet_window(window: str) -> tuple[time, time]:
+    quoted = code(shorten_value(window))
+    match = _QUIET_WINDOW.fullmatch(window)
+    if match is None:
+        raise _settings_error(
+            f"{quoted} is not a quiet-hours window: expected start and end as HH:MM, such as "
+            "`22:00-07:00`."
+        )
+
+    start = _clock_time(match.group("start"), quoted)
+    end = _clock_time(match.group("end"), quoted)
+    if start == end:
+        raise _settings_error(
+            f"The quiet hours {quoted} start and end at the same time: expected two different "
+            "times such as `22:00-07:00`."
+        )
+    return start, end
+
+
+def _clock_time(text: str, quoted_window: str) -> time:
+    match = _CLOCK_TIME.fullmatch(text)
+    hour = int(match.group("hour")) if match else -1
+    minute = int(match.group("minute")) if match else -1
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise _settings_error(
+            f"{code(text)} in {quoted_window} is not a time of day: expected HH:MM from "
+            "`00:00` to `23:59`."
+        )
+    return time(hour, minute)
+
+
+def _zone(name: str) -> str:
+    if name.upper() == DEFAULT_TIME_ZONE:
+        return DEFAULT_TIME_ZONE
+    try:
+        load_zone(name)
+    except (InvalidTimeZone, OSError):
+        # NOTE: zoneinfo raises OSError, not ZoneInfoNotFoundError, for names such as `Europe`
+        # (a directory of the database) or names too long for a file name.
+        raise _settings_error(
+            f"{code(shorten_value(name))} is not a time zone: expected an IANA name such as "
+            "`Europe/Berlin`, `America/New_York` or `UTC`."
+        ) from None
+    return name
+
+
+def _has_letter(text: str) -> bool:
+    return any(character.isalpha() for character in text)
+
+
+def _unknown_setting(word: str) -> str:
+    problem = f"Unknown setting {code(shorten_value(word))}: expected one of "
+    problem += ", ".join(f"`{name}`" for name in SETTINGS) + "."
+    matches = difflib.get_close_matches(word.lower(), SETTINGS, n=1, cutoff=0.6)
+    if matches:
+        problem += f" Did you mean `{matches[0]}`?"
+    return problem
+
+
+def _settings_error(problem: str) -> CommandError:
+    return CommandError(problem, usage=SETTINGS_USAGE)
+
+
+# -- snooze ------------------------------------------------------------------------------------
+
+
+def _parse_snooze(arguments: list[str]) -> SnoozeCommand:
+    if not arguments:
+        raise _snooze_error(
+            "The job is missing: expected a job ID, a job link or `all`, then a duration such "
+            "as `30m`."
+        )
+
+    target = arguments[0]
+    job_id = None if target.lower() == "all" else _job_id_or_error(target)
+    duration = "".join(arguments[1:])
+    if not duration:
+        raise _snooze_error(
+            f"The duration is missing after {code(shorten_value(target))}: expected a duration "
+            "such as `30m`, `2h30m` or `1d`, or `off`."
+        )
+
+    seconds = 0.0 if duration.lower() == "off" else parse_duration(duration)
+    return SnoozeCommand(job_id=job_id, seconds=seconds)
+
+
+def parse_duration(text: str) -> float:
+    """Parse a snooze duration such as `90s`, `30m`, `2h30m` or `1d` into seconds.
+
+    Raises CommandError unless the duration is more than 0 and at most MAX_SNOOZE_SECONDS.
+    """
+    quoted = code(shorten_value(text))
+    if _DURATION.fullmatch(text) is None:
+        raise _snooze_error(
+            f"{quoted} is not a duration: expected a number with a unit, `d`, `h`, `m` or `s`, "
+            "such as `90s`, `30m`, `2h30m` or `1d`."
+        )
+
+    seconds = sum(
+        float(part.group("number")) * _DURATION_UNIT_SECONDS[part.group("unit").lower()]
+        for part in _DURATION_PART.finditer(text.lower())
+    )
+    if not 0 < seconds <= MAX_SNOOZE_SECONDS:
+        raise _snooze_error(
+            f"The duration {quoted} is out of range: expected more than 0 seconds and at most "
+            "7 days. To end a snooze, use `off`."
+        )
+    return seconds
+
+
+def _snooze_error(problem: str) -> CommandError:
+    return CommandError(problem, usage=SNOOZE_USAGE)

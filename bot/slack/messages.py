@@ -9,6 +9,8 @@ within Block Kit's limits: 50 blocks, 3,000 characters of section text, 10 field
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +20,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -25,6 +28,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.cards import (
+    WATCH_ACTIVE,
+    WATCH_FINISHED,
+    WATCH_PAUSED,
+    WATCH_STOPPED,
+    WATCH_UNWATCHED,
+    CardView,
+)
+from bot.domain.channel_settings import ChannelSettings
 from bot.domain.events import EventKind, JobEvent
 from bot.domain.snapshot import ApiFlavor, JobSnapshot, JobState
 from bot.slack.blocks_text import (
@@ -38,9 +50,28 @@ from bot.slack.blocks_text import (
     summarise_values,
     truncate,
 )
-from bot.slack.commands import COMMAND, USAGE
+from bot.slack.commands import (
+    COMMAND,
+    USAGE,
+    SetFinalPostsCommand,
+    SetOncallCommand,
+    SetThresholdsCommand,
+    SettingsChangeCommand,
+)
 
 WATCH_ACTION_ID = "watch_job"
+CARD_REFRESH_ACTION_ID = "card_refresh"
+CARD_SNOOZE_ACTION_ID = "card_snooze"
+CARD_STOP_ACTION_ID = "card_stop"
+CARD_SNOOZE_SECONDS = 3600.0
+# Segments of the billed-time meter on a card.
+METER_WIDTH = 8
+# The parser allows 10 thresholds per watch, but stored rows may contain more. Lists stop here.
+MAX_THRESHOLDS_SHOWN = 10
+
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+", re.ASCII)
+_USER_ID = re.compile(r"[UW][A-Z0-9]+", re.ASCII)
+_MENTION_TOKEN = re.compile(r"<[@!](?P<target>[^|<>]+)(?:\|(?P<label>[^<>]*))?>")
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -199,6 +230,218 @@ def _watch_button(job_id: str) -> ActionsBlock:
 
 
 # ---------------------------------------------------------------------------------------------
+# Living card of a watched job
+# ---------------------------------------------------------------------------------------------
+
+
+def card_message(card: CardView) -> SlackMessage:
+    """Build the status card of a watched job, posted once and then kept current with chat.update.
+
+    Each event is a reply in the card's thread, built by alert_message. The buttons show only
+    while the watch is active or paused, because a finished or stopped watch has nothing left to
+    act on.
+    """
+    blocks: list[Block] = [_header(f"Job {card.job_id}"), _section(_card_state(card))]
+    progress = _card_progress(card)
+    if progress:
+        blocks.append(_section("\n".join(progress)))
+    blocks.append(_section("\n".join(_card_watch_lines(card))))
+    blocks.append(_context(_card_context(card)))
+
+    if card.watch_status in (WATCH_ACTIVE, WATCH_PAUSED):
+        blocks.append(_card_actions(card))
+    return _message(_card_text(card), blocks)
+
+
+def _card_state(card: CardView) -> str:
+    snapshot = card.snapshot
+    if snapshot is None:
+        return "*State:* not checked yet"
+    line = f"*State:* {describe_state(snapshot.state)}"
+    if snapshot.backend:
+        line += f" on {code(truncate(snapshot.backend, MAX_API_TEXT))}"
+    return line
+
+
+def _card_progress(card: CardView) -> list[str]:
+    snapshot = card.snapshot
+    if snapshot is None:
+        return []
+
+    lines = [_card_timing(snapshot), f"*Billed:* {_billed_meter(snapshot, card.thresholds)}"]
+    passed = _passed_thresholds(snapshot.billed_seconds, card.thresholds)
+    if passed:
+        lines.append(f"*Thresholds passed:* {_seconds_list(passed)}")
+    if _usage_pending(snapshot):
+        lines.append(
+            "_Usage not final yet:_ IBM Quantum counts usage in batches, so billed time may "
+            "still grow."
+        )
+    if card.forecast is not None and card.watch_status == WATCH_ACTIVE:
+        lines.append(_forecast_line(card))
+    if snapshot.reason is not None or snapshot.reason_code is not None:
+        lines.append(f"*Reason:* {_reason_text(snapshot)}")
+    return lines
+
+
+def _card_timing(snapshot: JobSnapshot) -> str:
+    if snapshot.state is JobState.QUEUED:
+        line = (
+            f"*Position in queue:* {_position(snapshot.position_in_queue)} · "
+            f"*Estimated start:* {slack_date(snapshot.estimated_start_at)}"
+        )
+        if snapshot.position_in_provider is not None:
+            line += f" · *Position in provider:* {_position(snapshot.position_in_provider)}"
+        return line
+    if snapshot.state is JobState.RUNNING:
+        return (
+            f"*Running since:* {slack_date(snapshot.running_at)} · "
+            f"*Queue wait:* {format_duration(snapshot.queue_wait)}"
+        )
+    if snapshot.state is JobState.ENDED_IN_QUEUE:
+        return f"*Time in the queue:* {format_duration(snapshot.queue_wait)}"
+    return (
+        f"*Run time:* {format_duration(snapshot.run_time)} · "
+        f"*Finished:* {slack_date(snapshot.finished_at)}"
+    )
+
+
+def _billed_meter(snapshot: JobSnapshot, thresholds: Sequence[float]) -> str:
+    """Show billed time against the lowest threshold not yet passed, as `45 s of 60 s ▰▰▱ 75%`."""
+    billed = snapshot.billed_seconds
+    if billed is None:
+        return NOT_AVAILABLE
+    billed_text = format_seconds(billed)
+    if not thresholds:
+        return f"{billed_text} · no threshold set"
+
+    pending = [threshold for threshold in sorted(thresholds) if threshold >= billed]
+    if not pending:
+        return f"{billed_text}, past every threshold"
+
+    target = pending[0]
+    ratio = max(billed, 0.0) / target if target > 0 else 1.0
+    filled = min(METER_WIDTH, math.floor(ratio * METER_WIDTH))
+    meter = "▰" * filled + "▱" * (METER_WIDTH - filled)
+    return f"{billed_text} of {format_seconds(target)}  {meter}  {math.floor(ratio * 100)}%"
+
+
+def _passed_thresholds(billed: float | None, thresholds: Sequence[float]) -> list[float]:
+    # Strictly above, like the change detector: billed time equal to a threshold has not passed it.
+    if billed is None:
+        return []
+    return [threshold for threshold in sorted(thresholds) if threshold < billed]
+
+
+def _forecast_line(card: CardView) -> str:
+    forecast = card.forecast
+    assert forecast is not None
+    return (
+        f"*Next threshold* {format_seconds(forecast.threshold_seconds)} likely crossed around "
+        f"{slack_date(forecast.expected_at)}, estimated from the recent growth of billed time."
+    )
+
+
+_WATCH_STATUS_LINES = {
+    WATCH_ACTIVE: "*Watch:* active. Each change is posted as a reply in this thread.",
+    WATCH_PAUSED: (
+        "*Watch:* paused because IBM Quantum denied access to the job. It resumes by itself "
+        "when access returns."
+    ),
+    WATCH_STOPPED: "*Watch:* stopped because IBM Quantum returned not found for this job.",
+    WATCH_FINISHED: "*Watch:* finished because the job ended.",
+    WATCH_UNWATCHED: "*Watch:* stopped by a user.",
+}
+
+
+def _card_watch_lines(card: CardView) -> list[str]:
+    status = card.watch_status
+    fallback = f"*Watch:* {escape(truncate(status, MAX_JOB_ID_SHOWN))}"
+    lines = [_WATCH_STATUS_LINES.get(status, fallback)]
+
+    if card.snoozed_until is not None and status in (WATCH_ACTIVE, WATCH_PAUSED):
+        lines.append(f"*Alerts snoozed until* {slack_date(card.snoozed_until)}.")
+    if card.last_error:
+        lines.append(f"*Last error:* {_api_text(card.last_error)}")
+    return lines
+
+
+def _card_context(card: CardView) -> str:
+    if card.last_checked is None:
+        parts = ["Not checked yet"]
+    else:
+        parts = [f"Last checked {slack_date(card.last_checked)}"]
+
+    parts.append(f"Thresholds {_seconds_list(card.thresholds)}")
+    parts += _circuit_summary(card.snapshot)
+    parts.append(f"Details: `{COMMAND} {escape(truncate(card.job_id, MAX_JOB_ID_SHOWN))}`")
+    return " · ".join(parts)
+
+
+def _circuit_summary(snapshot: JobSnapshot | None) -> list[str]:
+    if snapshot is None:
+        return []
+    parts = []
+    if snapshot.num_circuits is not None:
+        parts.append(f"Circuits {format_number(snapshot.num_circuits)}")
+    if snapshot.num_qubits:
+        parts.append(f"Qubits {summarise_values(snapshot.num_qubits)}")
+    if snapshot.circuit_depths:
+        parts.append(f"Depths {summarise_values(snapshot.circuit_depths)}")
+    return parts
+
+
+def _card_actions(card: CardView) -> ActionsBlock:
+    value = str(card.watch_id)
+    confirm = ConfirmObject(
+        title=PlainTextObject(text="Stop watching this job?"),
+        text=PlainTextObject(
+            text=f"No more updates or alerts are posted for job "
+            f"{truncate(card.job_id, MAX_JOB_ID_SHOWN)} in this channel."
+        ),
+        confirm=PlainTextObject(text="Stop watching"),
+        deny=PlainTextObject(text="Keep watching"),
+        style="danger",
+    )
+    buttons = [
+        _button("Refresh", CARD_REFRESH_ACTION_ID, value),
+        _button("Snooze 1 h", CARD_SNOOZE_ACTION_ID, value),
+        ButtonElement(
+            text=PlainTextObject(text="Stop watching"),
+            action_id=CARD_STOP_ACTION_ID,
+            value=value,
+            style="danger",
+            confirm=confirm,
+        ),
+    ]
+    return ActionsBlock(elements=buttons)
+
+
+def _button(label: str, action_id: str, value: str) -> ButtonElement:
+    return ButtonElement(text=PlainTextObject(text=label), action_id=action_id, value=value)
+
+
+_WATCH_STATUS_SUMMARIES = {
+    WATCH_ACTIVE: "Watch active.",
+    WATCH_PAUSED: "Watch paused: IBM Quantum denied access.",
+    WATCH_STOPPED: "Watch stopped: IBM Quantum returned not found.",
+    WATCH_FINISHED: "Watch finished.",
+    WATCH_UNWATCHED: "Watch stopped by a user.",
+}
+
+
+def _card_text(card: CardView) -> str:
+    snapshot = card.snapshot
+    state = "not checked yet" if snapshot is None else describe_state(snapshot.state).lower()
+    text = f"Job {_job_code(card.job_id)}: {state}"
+    if snapshot is not None and snapshot.billed_seconds is not None:
+        text += f", billed {format_seconds(snapshot.billed_seconds)}"
+
+    summary = _WATCH_STATUS_SUMMARIES.get(card.watch_status, "")
+    return f"{text}. {summary}".strip()
+
+
+# ---------------------------------------------------------------------------------------------
 # Alerts
 # ---------------------------------------------------------------------------------------------
 
@@ -346,7 +589,8 @@ _ALERT_BUILDERS: dict[EventKind, Callable[[JobEvent], tuple[str, list[str]]]] = 
 
 
 def _alert_context(event: JobEvent) -> str:
-    parts = [f"Job ID {_job(event)}"]
+    # The headline names the job already, and in a card's thread the card does too.
+    parts = []
     snapshot = event.snapshot
     if snapshot is not None:
         parts.append(f"State {describe_state(snapshot.state).lower()}")
@@ -370,11 +614,14 @@ def _error_detail(event: JobEvent) -> list[str]:
 def watch_confirmation(
     job_id: str, thresholds: Sequence[float], snapshot: JobSnapshot | None = None
 ) -> SlackMessage:
-    """Confirm a new watch: what will be alerted, to this channel, and the job's state now."""
+    """Confirm a new watch to the user who started it: what will be alerted, and the job's state.
+
+    The job's card in the channel carries everything else, so this is an ephemeral note.
+    """
     headline = f"Watching job {_job_code(job_id)} in this channel."
     lines = [
-        "Alerts come when the job starts, moves in the queue and finishes, "
-        + _threshold_sentence(thresholds)
+        "The job's card in this channel stays current, and its thread gets a reply when the "
+        "job starts, moves in the queue and finishes, " + _threshold_sentence(thresholds)
     ]
     if snapshot is not None:
         lines.append(f"Now: {describe_state(snapshot.state).lower()}{_now_detail(snapshot)}.")
@@ -513,6 +760,214 @@ def _pack_lines(lines: list[str], *, max_sections: int) -> tuple[list[str], int]
         shown += 1
     sections.append(current)
     return sections, shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Channel settings, snooze and card actions
+# ---------------------------------------------------------------------------------------------
+
+
+def channel_settings_message(
+    settings: ChannelSettings,
+    *,
+    default_thresholds: tuple[float, ...],
+    default_oncall_channel: str | None,
+    default_oncall_mention: str | None,
+) -> SlackMessage:
+    """Show a channel's settings, which of them fall back to the deployment's defaults, and the
+    command that changes each.
+
+    Mentions are shown as plain labels, so showing the settings notifies no one.
+    """
+    oncall = _oncall_setting(settings, default_oncall_channel, default_oncall_mention)
+    rows = [
+        (
+            "Thresholds of new watches",
+            _thresholds_setting(settings.thresholds, default_thresholds),
+            "settings thresholds <threshold ...> | none",
+        ),
+        ("On-call", oncall, "settings oncall <#channel> [<@user or @group>] | off"),
+        (
+            "Final result",
+            _final_setting(settings.final_in_channel),
+            "settings final thread | channel",
+        ),
+        (
+            "Quiet hours",
+            _quiet_setting(settings),
+            "settings quiet <HH:MM-HH:MM> [time zone] | off",
+        ),
+    ]
+
+    blocks: list[Block] = [_header("Settings of this channel")]
+    for label, value, usage in rows:
+        blocks.append(_section(f"*{label}:* {value}\nChange: `{escape(f'{COMMAND} {usage}')}`"))
+    blocks.append(
+        _context(
+            f"Snooze the alerts of one job with `{COMMAND} snooze &lt;job ID | all&gt; "
+            "&lt;duration&gt;`. Thresholds are billed seconds, as in `watch`."
+        )
+    )
+    return _message("Settings of this channel", blocks)
+
+
+def describe_settings_change(command: SettingsChangeCommand) -> str:
+    """Describe in mrkdwn what a settings command changed, for settings_updated."""
+    if isinstance(command, SetThresholdsCommand):
+        if not command.thresholds:
+            return "watches started here without thresholds now get none."
+        return (
+            f"watches started here without thresholds now get {_seconds_list(command.thresholds)}."
+        )
+    if isinstance(command, SetOncallCommand):
+        return _describe_oncall_change(command)
+    if isinstance(command, SetFinalPostsCommand):
+        return f"a job's final result is now {_final_setting(command.in_channel)}."
+    if command.quiet is None:
+        return "quiet hours are off."
+    return f"quiet hours are {escape(command.quiet.describe())}, and alerts wait until they end."
+
+
+def settings_updated(description: str) -> SlackMessage:
+    """Confirm a settings change.
+
+    `description` is mrkdwn built by the bot, for example by describe_settings_change, so it is
+    posted unescaped. Escape any user or API text in it first.
+    """
+    text = f"Settings updated: {description}"
+    return _message(text, [_section(f":white_check_mark: {text}")])
+
+
+def snooze_confirmation(job_ids: list[str], until: datetime | None) -> SlackMessage:
+    """Confirm that the alerts of `job_ids` are snoozed until `until`, or no longer snoozed
+    when `until` is None."""
+    if not job_ids:
+        text = "No jobs are watched in this channel, so nothing changed."
+        return _message(text, [_section(text)])
+
+    subject = f"job {_job_code(job_ids[0])}"
+    if len(job_ids) > 1:
+        subject = f"{format_number(len(job_ids))} jobs"
+    if until is None:
+        headline = f"Alerts of {subject} are no longer snoozed."
+    else:
+        headline = f"Alerts of {subject} are snoozed until {slack_date(until)}."
+
+    blocks: list[Block] = [_section(headline)]
+    if len(job_ids) > 1:
+        lines = [f"• {_job_code(job_id)}" for job_id in job_ids]
+        sections, shown = _pack_lines(lines, max_sections=1)
+        blocks.append(_section(sections[0]))
+        if shown < len(job_ids):
+            blocks.append(_context(f"{format_number(len(job_ids) - shown)} more not shown."))
+    if until is not None:
+        blocks.append(_context(f"End the snooze with `{COMMAND} snooze &lt;job ID | all&gt; off`."))
+    return _message(headline, blocks)
+
+
+def action_denied(reason: str) -> SlackMessage:
+    """Tell a user that a button or command of theirs was rejected, and why."""
+    safe = escape(reason).strip() or "This action is not allowed."
+    return _message(safe, [_section(f":no_entry: {safe}")])
+
+
+def watch_stopped_by(user_id: str, job_id: str) -> SlackMessage:
+    """Note, in the card's thread or to the user, who stopped watching a job."""
+    text = f"{_user_reference(user_id)} stopped watching job {_job_code(job_id)}."
+    return _message(text, [_section(text)])
+
+
+def _thresholds_setting(
+    thresholds: tuple[float, ...] | None, default_thresholds: tuple[float, ...]
+) -> str:
+    if thresholds is None:
+        return f"{_seconds_list(default_thresholds)} (deployment default)"
+    return f"{_seconds_list(thresholds)} (set for this channel)"
+
+
+def _oncall_setting(
+    settings: ChannelSettings, default_channel: str | None, default_mention: str | None
+) -> str:
+    channel, channel_source = _with_source(settings.oncall_channel, default_channel)
+    if channel is None:
+        return "off, so threshold alerts are posted only in this channel"
+
+    line = f"threshold alerts also go to {_channel_reference(channel)} ({channel_source})"
+    mention, mention_source = _with_source(settings.oncall_mention, default_mention)
+    if mention is not None:
+        line += f", mentioning {_mention_label(mention)} ({mention_source})"
+    return line
+
+
+def _with_source(value: str | None, default: str | None) -> tuple[str | None, str]:
+    if value is not None:
+        return value, "set for this channel"
+    return default, "deployment default"
+
+
+def _final_setting(in_channel: bool) -> str:
+    if in_channel:
+        return "posted in the card's thread and also sent to the channel"
+    return "posted only in the card's thread"
+
+
+def _quiet_setting(settings: ChannelSettings) -> str:
+    if settings.quiet_hours is None:
+        return "off"
+    return f"{escape(settings.quiet_hours.describe())}, when alerts wait until the window ends"
+
+
+def _describe_oncall_change(command: SetOncallCommand) -> str:
+    if command.channel_id is None:
+        return "this channel's on-call routing is removed, so the deployment default applies."
+    line = f"threshold alerts also go to {_channel_reference(command.channel_id)}"
+    if command.mention is not None:
+        line += f", mentioning {_mention_label(command.mention)}"
+    return line + "."
+
+
+def _seconds_list(values: Sequence[float]) -> str:
+    """List thresholds in seconds, ascending, cut after MAX_THRESHOLDS_SHOWN."""
+    ordered = sorted(values)
+    listed = ", ".join(format_seconds(value) for value in ordered[:MAX_THRESHOLDS_SHOWN])
+    if len(ordered) > MAX_THRESHOLDS_SHOWN:
+        listed += f" and {format_number(len(ordered) - MAX_THRESHOLDS_SHOWN)} more"
+    return listed or "none"
+
+
+def _channel_reference(channel_id: str) -> str:
+    if _CHANNEL_ID.fullmatch(channel_id):
+        return f"<#{channel_id}>"
+    return code(truncate(channel_id, MAX_JOB_ID_SHOWN))
+
+
+def _user_reference(user_id: str) -> str:
+    if _USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return code(truncate(user_id, MAX_JOB_ID_SHOWN))
+
+
+def _mention_label(mention: str) -> str:
+    """Describe a mention token in words that notify no one, such as `the user group @sre`."""
+    match = _MENTION_TOKEN.fullmatch(mention)
+    if match is None:
+        return code(truncate(mention, MAX_JOB_ID_SHOWN))
+
+    target = match.group("target")
+    label = (match.group("label") or "").lstrip("@")
+    if target == "here":
+        return "`@here`"
+    if target.startswith("subteam^"):
+        group = target.removeprefix("subteam^")
+        return f"the user group {_labelled(label, group)}"
+    return f"the user {_labelled(label, target)}"
+
+
+def _labelled(label: str, identifier: str) -> str:
+    identifier = escape(truncate(identifier, MAX_JOB_ID_SHOWN))
+    if not label:
+        return identifier
+    return f"@{escape(truncate(label, MAX_JOB_ID_SHOWN))} ({identifier})"
 
 
 # ---------------------------------------------------------------------------------------------

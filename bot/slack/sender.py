@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine.watcher import DeliveryError
-from bot.slack.messages import alert_message
-from bot.storage.store import AlertClaim
+from bot.slack.messages import alert_message, card_message
+from bot.storage.store import AlertClaim, CardClaim
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ PERMANENT_ERRORS = {
     "msg_too_long": "the message is too long",
     "invalid_blocks": "Slack rejected the message blocks",
     "missing_scope": "the bot token lacks the chat:write scope; reinstall the app",
+    "message_not_found": "the message was deleted",
+    "cant_update_message": "the message cannot be edited by the bot",
 }
 
 
@@ -38,22 +41,42 @@ class SlackAlertSender:
         self.client = client
 
     async def send(self, alert: AlertClaim) -> str:
+        """Post an alert, as a reply in its card's thread when it has one."""
         message = alert_message(alert.event, mention=alert.mention)
-        try:
-            response = await self.client.chat_postMessage(
-                channel=alert.channel_id,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata=alert_metadata(alert),
-            )
-        except SlackApiError as exc:
-            raise _delivery_error(exc) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from None
-
+        thread: dict[str, Any] = {}
+        if alert.thread_ts:
+            thread = {"thread_ts": alert.thread_ts, "reply_broadcast": alert.broadcast}
+        response = await _call(
+            self.client.chat_postMessage,
+            channel=alert.channel_id,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata=alert_metadata(alert),
+            **thread,
+        )
         return str(response["ts"])
+
+    async def update_card(self, card: CardClaim) -> None:
+        """Redraw a watch's card in place."""
+        message = card_message(card.view)
+        await _call(
+            self.client.chat_update,
+            channel=card.channel_id,
+            ts=card.card_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+
+async def _call(method: Any, **arguments: Any) -> Any:
+    try:
+        return await method(**arguments)
+    except SlackApiError as exc:
+        raise _delivery_error(exc) from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from None
 
 
 def alert_metadata(alert: AlertClaim) -> dict[str, object]:

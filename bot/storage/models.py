@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,6 +68,7 @@ class AlertStatus:
 
     PENDING = "pending"
     SENT = "sent"
+    SUPERSEDED = "superseded"  # a queue move overtaken by a newer event before it was posted
     FAILED = "failed"  # Slack rejected it for good (for example channel_not_found)
 
 
@@ -73,6 +77,7 @@ class Watch(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "job_id", name="uq_watches_team_channel_job"),
         Index("ix_watches_due", "status", "next_poll_at"),
+        Index("ix_watches_card_dirty", "card_version", "card_synced_version"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -96,6 +101,18 @@ class Watch(Base):
     next_poll_at: Mapped[datetime] = mapped_column(UtcDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    # The living card: a channel message edited in place when its content changes.
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    card_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    card_synced_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    card_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refresh_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_queue_alert_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    forecast_threshold: Mapped[float | None] = mapped_column(Float)
+    forecast_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    stopped_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class Snapshot(Base):
@@ -138,3 +155,38 @@ class Alert(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    broadcast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    oncall: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ChannelSettingsRow(Base):
+    __tablename__ = "channel_settings"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    thresholds: Mapped[list[float] | None] = mapped_column(JSON)
+    oncall_channel: Mapped[str | None] = mapped_column(String(32))
+    oncall_mention: Mapped[str | None] = mapped_column(String(64))
+    final_in_channel: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    quiet_timezone: Mapped[str | None] = mapped_column(String(64))
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """Who changed what: every watch, unwatch, snooze, stop and settings change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_channel", "team_id", "channel_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

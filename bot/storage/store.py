@@ -15,10 +15,13 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.domain.cards import CardView, ThresholdForecast
+from bot.domain.channel_settings import ChannelSettings
 from bot.domain.events import JobEvent
 from bot.domain.snapshot import JobSnapshot
 from bot.storage.database import make_session_factory
 from bot.storage.models import Alert, AlertStatus, Snapshot, Watch, WatchStatus
+from bot.storage.settings_store import SettingsStore, release_held_alerts, settings_in
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class WatchClaim:
     announced_position: int | None
     error_count: int
     previous: JobSnapshot | None
+    previous_observed_at: datetime | None = None
+    card_ts: str | None = None
+    last_queue_alert_at: datetime | None = None
+    refresh_requested: bool = False
+    card_synced_at: datetime | None = None
+    settings: ChannelSettings = ChannelSettings()
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class NewAlert:
     dedup_key: str
     event: JobEvent
     mention: str | None = None
+    thread_ts: str | None = None
+    broadcast: bool = False
+    oncall: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,9 @@ class PollOutcome:
     error_count: int = 0
     last_error: str | None = None
     alerts: Sequence[NewAlert] = ()
+    card_changed: bool = False
+    last_queue_alert_at: datetime | None = None
+    forecast: ThresholdForecast | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +110,29 @@ class AlertClaim:
     event: JobEvent
     mention: str | None
     attempts: int
+    thread_ts: str | None = None
+    broadcast: bool = False
+    oncall: bool = False
+    snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CardClaim:
+    """A watch whose card changed since it was last posted, with what the card shows."""
+
+    watch_id: int
+    team_id: str
+    channel_id: str
+    card_ts: str
+    version: int
+    view: CardView
 
 
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions: sessionmaker[Session] = make_session_factory(engine)
+        self.settings = SettingsStore(self._sessions)
 
     # Watches, as the slash command changes them.
 
@@ -129,18 +161,88 @@ class Store:
             _store_snapshot(session, watch.id, baseline, now)
             return watch.id, created
 
-    def remove_watch(self, key: WatchKey, *, now: datetime) -> bool:
+    def remove_watch(self, key: WatchKey, *, now: datetime, user_id: str | None = None) -> bool:
         """Stop polling the watch of `key`; return False when no such watch is active."""
         with self._sessions.begin() as session:
             watch = session.scalars(_watch_query(key)).one_or_none()
-            if watch is None or watch.status not in WatchStatus.POLLED:
+            if watch is None or watch.status == WatchStatus.UNWATCHED:
                 return False
+            if watch.status in WatchStatus.POLLED:
+                return _stop(watch, now, user_id)
 
+            # A finished or stopped watch only leaves the channel's list.
             watch.status = WatchStatus.UNWATCHED
             watch.updated_at = now
-            watch.lease_owner = None
-            watch.lease_until = None
             return True
+
+    def set_thresholds(self, watch_id: int, thresholds: Sequence[float], now: datetime) -> None:
+        """Change an active watch's thresholds and redraw its card."""
+        with self._sessions.begin() as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None:
+                return
+            watch.thresholds = sorted(set(thresholds))
+            watch.card_version += 1
+            watch.updated_at = now
+
+    def stop_watch(self, watch_id: int, *, now: datetime, user_id: str) -> Watch | None:
+        """Stop the watch with this id (the card's Stop button); None when it was not active."""
+        with self._sessions.begin() as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None or not _stop(watch, now, user_id):
+                return None
+            return watch
+
+    def set_card(self, watch_id: int, card_ts: str, now: datetime) -> None:
+        """Remember the card message of a watch, as posted at watch time."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Watch)
+                .where(Watch.id == watch_id)
+                .values(card_ts=card_ts, card_synced_version=Watch.card_version, card_synced_at=now)
+            )
+
+    def snooze(
+        self,
+        team_id: str,
+        channel_id: str,
+        job_id: str | None,
+        until: datetime | None,
+        now: datetime,
+    ) -> list[str]:
+        """Snooze one active watch of a channel, or all when `job_id` is None (None `until`
+        ends a snooze); return the job ids changed."""
+        with self._sessions.begin() as session:
+            query = select(Watch).where(
+                Watch.team_id == team_id,
+                Watch.channel_id == channel_id,
+                Watch.status.in_(WatchStatus.POLLED),
+            )
+            if job_id is not None:
+                query = query.where(Watch.job_id == job_id)
+            watches = session.scalars(query).all()
+            for watch in watches:
+                watch.snoozed_until = until
+                watch.card_version += 1
+                watch.updated_at = now
+            job_ids = [watch.job_id for watch in watches]
+            if until is None and job_ids:
+                release_held_alerts(session, team_id, channel_id, job_ids, now)
+            return job_ids
+
+    def request_refresh(self, watch_id: int, now: datetime) -> Watch | None:
+        """Poll the watch at once and redraw its card (the card's Refresh button)."""
+        with self._sessions.begin() as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None or watch.status not in WatchStatus.POLLED:
+                return watch
+            watch.next_poll_at = now
+            watch.refresh_requested = True
+            return watch
+
+    def get_watch_by_id(self, watch_id: int) -> Watch | None:
+        with self._sessions() as session:
+            return session.get(Watch, watch_id)
 
     def list_watches(self, team_id: str, channel_id: str) -> list[WatchRow]:
         with self._sessions() as session:
@@ -173,7 +275,13 @@ class Store:
                 watch.lease_until = now + lease
 
             snapshots = _snapshots_of(session, [watch.id for watch in watches])
-            return [_claim(watch, snapshots.get(watch.id)) for watch in watches]
+            settings = _settings_of(session, watches)
+            return [
+                _claim(
+                    watch, snapshots.get(watch.id), settings.get((watch.team_id, watch.channel_id))
+                )
+                for watch in watches
+            ]
 
     def record_poll(
         self, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime
@@ -224,7 +332,76 @@ class Store:
                 alert.lease_owner = owner
                 alert.lease_until = now + lease
                 alert.attempts += 1
-            return [_alert_claim(alert) for alert in alerts]
+            snoozes = _snoozes_of(session, alerts)
+            return [_alert_claim(alert, snoozes.get(alert.watch_id)) for alert in alerts]
+
+    def release_alerts(self, alert_ids: Sequence[int], owner: str) -> None:
+        """Give claimed alerts back untouched, for another tick to deliver."""
+        if not alert_ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id.in_(alert_ids), Alert.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, attempts=Alert.attempts - 1)
+            )
+
+    def hold_alert(self, alert_id: int, owner: str, until: datetime) -> None:
+        """Keep an alert pending until `until` (quiet hours or a snooze), not as a failure."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.lease_owner == owner)
+                .values(
+                    next_attempt_at=until,
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=Alert.attempts - 1,
+                )
+            )
+
+    def supersede_stale_queue_moves(self) -> int:
+        """Drop pending queue-move alerts that a newer pending alert of the same watch and
+        channel overtook, so that a held backlog does not post outdated positions."""
+        newer = aliased(Alert)
+        overtaken = (
+            select(newer.id)
+            .where(newer.watch_id == Alert.watch_id, newer.channel_id == Alert.channel_id)
+            .where(newer.status == AlertStatus.PENDING, newer.id > Alert.id)
+            .where(newer.kind.in_(_OVERTAKING_KINDS))
+            .exists()
+        )
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Alert)
+                .where(Alert.status == AlertStatus.PENDING, Alert.kind == "queue_moved")
+                .where(Alert.lease_owner.is_(None), overtaken)
+                .values(status=AlertStatus.SUPERSEDED)
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount or 0)
+
+    # Cards.
+
+    def claim_dirty_cards(self, *, limit: int) -> list[CardClaim]:
+        """Watches whose card content changed since it was last posted."""
+        with self._sessions() as session:
+            watches = session.scalars(
+                select(Watch)
+                .where(Watch.card_ts.is_not(None), Watch.card_version > Watch.card_synced_version)
+                .order_by(Watch.updated_at)
+                .limit(limit)
+            ).all()
+            snapshots = _snapshots_of(session, [watch.id for watch in watches])
+            return [_card_claim(watch, snapshots.get(watch.id)) for watch in watches]
+
+    def mark_card_synced(self, watch_id: int, version: int, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Watch)
+                .where(Watch.id == watch_id, Watch.card_synced_version < version)
+                .values(card_synced_version=version, card_synced_at=now)
+            )
 
     def mark_alert_sent(self, alert_id: int, owner: str, message_ts: str, now: datetime) -> None:
         self._finish_alert(alert_id, owner, status=AlertStatus.SENT, ts=message_ts, now=now)
@@ -311,6 +488,13 @@ def _reset_watch(
     watch.next_poll_at = now
     watch.lease_owner = None
     watch.lease_until = None
+    watch.card_ts = None
+    watch.snoozed_until = None
+    watch.stopped_by = None
+    watch.last_queue_alert_at = None
+    watch.forecast_threshold = None
+    watch.forecast_at = None
+    watch.refresh_requested = False
 
 
 def _store_snapshot(
@@ -330,14 +514,28 @@ def _store_snapshot(
         existing.observed_at = now
 
 
-def _snapshots_of(session: Session, watch_ids: list[int]) -> dict[int, JobSnapshot]:
+def _snapshots_of(
+    session: Session, watch_ids: list[int]
+) -> dict[int, tuple[JobSnapshot, datetime]]:
     if not watch_ids:
         return {}
     rows = session.scalars(select(Snapshot).where(Snapshot.watch_id.in_(watch_ids)))
-    return {row.watch_id: JobSnapshot.model_validate(row.data) for row in rows}
+    return {row.watch_id: (JobSnapshot.model_validate(row.data), row.observed_at) for row in rows}
 
 
-def _claim(watch: Watch, previous: JobSnapshot | None) -> WatchClaim:
+def _settings_of(
+    session: Session, watches: Sequence[Watch]
+) -> dict[tuple[str, str], ChannelSettings]:
+    channels = {(watch.team_id, watch.channel_id) for watch in watches}
+    return {channel: settings_in(session, *channel) for channel in channels}
+
+
+def _claim(
+    watch: Watch,
+    previous: tuple[JobSnapshot, datetime] | None,
+    settings: ChannelSettings | None,
+) -> WatchClaim:
+    snapshot, observed_at = previous if previous else (None, None)
     return WatchClaim(
         id=watch.id,
         team_id=watch.team_id,
@@ -349,7 +547,13 @@ def _claim(watch: Watch, previous: JobSnapshot | None) -> WatchClaim:
         status=watch.status,
         announced_position=watch.announced_position,
         error_count=watch.error_count,
-        previous=previous,
+        previous=snapshot,
+        previous_observed_at=observed_at,
+        card_ts=watch.card_ts,
+        last_queue_alert_at=watch.last_queue_alert_at,
+        refresh_requested=watch.refresh_requested,
+        card_synced_at=watch.card_synced_at,
+        settings=settings or ChannelSettings(),
     )
 
 
@@ -362,9 +566,16 @@ def _apply_outcome(watch: Watch, outcome: PollOutcome, now: datetime) -> None:
     watch.updated_at = now
     watch.lease_owner = None
     watch.lease_until = None
+    watch.refresh_requested = False
+    if outcome.card_changed:
+        watch.card_version += 1
+    if outcome.last_queue_alert_at is not None:
+        watch.last_queue_alert_at = outcome.last_queue_alert_at
     if outcome.snapshot is not None:
         watch.job_state = outcome.snapshot.state.value
         watch.announced_position = outcome.announced_position
+        watch.forecast_threshold = outcome.forecast.threshold_seconds if outcome.forecast else None
+        watch.forecast_at = outcome.forecast.expected_at if outcome.forecast else None
         if outcome.snapshot.instance:
             watch.instance = outcome.snapshot.instance
 
@@ -384,6 +595,9 @@ def _insert_alert(session: Session, watch_id: int, alert: NewAlert, now: datetim
         dedup_key=alert.dedup_key,
         event=alert.event.model_dump(mode="json"),
         mention=alert.mention,
+        thread_ts=alert.thread_ts,
+        broadcast=alert.broadcast,
+        oncall=alert.oncall,
         status=AlertStatus.PENDING,
         attempts=0,
         created_at=now,
@@ -397,7 +611,7 @@ def _insert_alert(session: Session, watch_id: int, alert: NewAlert, now: datetim
         pass
 
 
-def _alert_claim(alert: Alert) -> AlertClaim:
+def _alert_claim(alert: Alert, snoozed_until: datetime | None) -> AlertClaim:
     return AlertClaim(
         id=alert.id,
         watch_id=alert.watch_id,
@@ -407,6 +621,58 @@ def _alert_claim(alert: Alert) -> AlertClaim:
         event=JobEvent.model_validate(alert.event),
         mention=alert.mention,
         attempts=alert.attempts,
+        thread_ts=alert.thread_ts,
+        broadcast=alert.broadcast,
+        oncall=alert.oncall,
+        snoozed_until=snoozed_until,
+    )
+
+
+_OVERTAKING_KINDS = ("queue_moved", "started", "finished", "not_found")
+
+
+def _stop(watch: Watch, now: datetime, user_id: str | None) -> bool:
+    if watch.status not in WatchStatus.POLLED:
+        return False
+    watch.status = WatchStatus.UNWATCHED
+    watch.stopped_by = user_id
+    watch.updated_at = now
+    watch.lease_owner = None
+    watch.lease_until = None
+    watch.card_version += 1
+    return True
+
+
+def _snoozes_of(session: Session, alerts: Sequence[Alert]) -> dict[int, datetime]:
+    watch_ids = {alert.watch_id for alert in alerts if alert.watch_id is not None}
+    if not watch_ids:
+        return {}
+    rows = session.execute(
+        select(Watch.id, Watch.snoozed_until).where(
+            Watch.id.in_(watch_ids), Watch.snoozed_until.is_not(None)
+        )
+    )
+    return {watch_id: until for watch_id, until in rows}
+
+
+def _card_claim(watch: Watch, snapshot: tuple[JobSnapshot, datetime] | None) -> CardClaim:
+    forecast = None
+    if watch.forecast_threshold is not None and watch.forecast_at is not None:
+        forecast = ThresholdForecast(watch.forecast_threshold, watch.forecast_at)
+    view = CardView(
+        watch_id=watch.id,
+        job_id=watch.job_id,
+        snapshot=snapshot[0] if snapshot else None,
+        thresholds=tuple(watch.thresholds or ()),
+        watch_status=watch.status,
+        last_checked=watch.last_polled_at,
+        snoozed_until=watch.snoozed_until,
+        forecast=forecast,
+        last_error=watch.last_error,
+    )
+    assert watch.card_ts is not None
+    return CardClaim(
+        watch.id, watch.team_id, watch.channel_id, watch.card_ts, watch.card_version, view
     )
 
 

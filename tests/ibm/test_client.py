@@ -15,7 +15,7 @@ from bot.domain.errors import (
     RateLimited,
 )
 from bot.domain.snapshot import ApiFlavor, JobState
-from bot.ibm.client import IbmJobSource
+from bot.ibm.client import IbmJobSource, instance_name
 from bot.sim.ibm_api import IbmApiSimulator, ScriptedJob
 from tests.ibm.conftest import admin_settings, platform_settings
 
@@ -391,7 +391,8 @@ async def test_given_instance_is_not_searched_further(two_instance_sim: IbmApiSi
             await source.fetch(JOB, instance=CRN_A)
 
     message = str(caught.value)
-    assert f"instance {CRN_A}" in message
+    assert f"instance {instance_name(CRN_A)}" in message
+    assert "aaaa0000-0000-0000-0000-000000000001 (us-east)" in message
     assert "another instance or region" in message
     assert sim.requests_by_endpoint["job"] == 1
 

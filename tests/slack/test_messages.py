@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.domain.cards import CardView, ThresholdForecast
+from bot.domain.channel_settings import ChannelSettings, QuietHours
 from bot.domain.events import EventKind, JobEvent
 from bot.domain.snapshot import JobState
 from bot.slack import messages
+from bot.slack.commands import (
+    SetFinalPostsCommand,
+    SetOncallCommand,
+    SetQuietHoursCommand,
+    SetThresholdsCommand,
+)
 from bot.slack.messages import SlackMessage, WatchRow
 from tests.slack.conftest import CREATED, JOB, make_snapshot, platform_snapshot
 
@@ -539,3 +547,525 @@ def test_error_message_escaped() -> None:
 
 def test_error_message_empty_text() -> None:
     assert messages.error_message("  ").text.strip()
+
+
+# -- living card ------------------------------------------------------------------------------
+
+WATCH_STATUSES = ["active", "paused", "finished", "stopped", "unwatched"]
+LAST_CHECKED = CREATED + timedelta(hours=2)
+
+
+def card(snapshot: Any = None, **overrides: Any) -> CardView:
+    fields: dict[str, Any] = {
+        "watch_id": 42,
+        "job_id": JOB,
+        "snapshot": snapshot,
+        "thresholds": (60.0,),
+        "watch_status": "active",
+        "last_checked": LAST_CHECKED,
+    }
+    fields |= overrides
+    return CardView(**fields)
+
+
+def section_texts(message: SlackMessage) -> list[str]:
+    return [block["text"]["text"] for block in message.blocks if block["type"] == "section"]
+
+
+def buttons(message: SlackMessage) -> list[dict[str, Any]]:
+    actions = [block for block in message.blocks if block["type"] == "actions"]
+    return [element for block in actions for element in block["elements"]]
+
+
+@pytest.mark.parametrize("status", WATCH_STATUSES)
+@pytest.mark.parametrize("state", list(JobState))
+def test_card_every_status_and_state(status: str, state: JobState) -> None:
+    message = messages.card_message(card(make_snapshot(state), watch_status=status))
+
+    assert_valid(message)
+    assert JOB in message.text
+    assert messages.describe_state(state).lower() in message.text
+    assert messages.describe_state(state) in section_texts(message)[0]
+
+
+@pytest.mark.parametrize(
+    ("state", "label"),
+    [
+        (JobState.QUEUED, "*State:* Queued on `ibm_torino`"),
+        (JobState.RUNNING, "*State:* Running on `ibm_torino`"),
+        (JobState.COMPLETED, "*State:* Completed"),
+        (JobState.FAILED, "*State:* Failed"),
+        (JobState.CANCELLED, "*State:* Cancelled"),
+        (JobState.ENDED_IN_QUEUE, "cancelled or failed in the queue"),
+    ],
+)
+def test_card_state_label(state: JobState, label: str) -> None:
+    message = messages.card_message(card(make_snapshot(state)))
+
+    assert label in section_texts(message)[0]
+
+
+def test_card_before_first_poll() -> None:
+    message = messages.card_message(card(None, last_checked=None))
+
+    assert_valid(message)
+    assert message.text == f"Job `{JOB}`: not checked yet. Watch active."
+    assert "*State:* not checked yet" in joined(message)
+    assert "Not checked yet" in joined(message)
+
+
+def test_card_meter_toward_next_threshold() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=45.0)
+
+    message = messages.card_message(card(snapshot, thresholds=(300.0, 30.0, 60.0)))
+
+    content = joined(message)
+    assert "*Billed:* 45 s of 60 s  ▰▰▰▰▰▰▱▱  75%" in content
+    assert "*Thresholds passed:* 30 s\n" in content
+
+
+def test_card_meter_every_threshold_passed() -> None:
+    snapshot = make_snapshot(JobState.COMPLETED, billed_seconds=130.0)
+
+    message = messages.card_message(card(snapshot, thresholds=(60.0, 120.0)))
+
+    content = joined(message)
+    assert "*Billed:* 130 s (2 min 10 s), past every threshold" in content
+    assert "*Thresholds passed:* 60 s, 120 s (2 min 00 s)" in content
+    assert "▰" not in content
+
+
+def test_card_meter_equal_not_passed() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=60.0)
+
+    content = joined(messages.card_message(card(snapshot, thresholds=(60.0,))))
+
+    assert "60 s of 60 s  ▰▰▰▰▰▰▰▰  100%" in content
+    assert "Thresholds passed" not in content
+
+
+def test_card_meter_never_rounds_up() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=59.9)
+
+    content = joined(messages.card_message(card(snapshot, thresholds=(60.0,))))
+
+    assert "▰▰▰▰▰▰▰▱  99%" in content
+
+
+def test_card_meter_zero_billed() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=0.0)
+
+    content = joined(messages.card_message(card(snapshot, thresholds=(60.0,))))
+
+    assert "*Billed:* 0 s of 60 s  ▱▱▱▱▱▱▱▱  0%" in content
+
+
+def test_card_without_thresholds() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=12.0)
+
+    content = joined(messages.card_message(card(snapshot, thresholds=())))
+
+    assert "*Billed:* 12 s · no threshold set" in content
+    assert "Thresholds none" in content
+
+
+def test_card_billed_not_available() -> None:
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=None)
+
+    message = messages.card_message(card(snapshot))
+
+    assert "*Billed:* not available" in joined(message)
+    assert "billed" not in message.text
+
+
+def test_card_queue_position_and_start() -> None:
+    message = messages.card_message(card(make_snapshot(JobState.QUEUED)))
+
+    content = joined(message)
+    assert "*Position in queue:* 4 · *Estimated start:* <!date^1757674800^" in content
+    assert "*Position in provider:* 2" in content
+
+
+def test_card_position_zero_next_in_line() -> None:
+    snapshot = make_snapshot(JobState.QUEUED, position_in_queue=0)
+
+    content = joined(messages.card_message(card(snapshot)))
+
+    assert "*Position in queue:* next in line" in content
+
+
+def test_card_queue_data_not_available() -> None:
+    snapshot = platform_snapshot(
+        JobState.QUEUED,
+        position_in_queue=None,
+        position_in_provider=None,
+        estimated_start_at=None,
+    )
+
+    content = joined(messages.card_message(card(snapshot)))
+
+    assert "*Position in queue:* not available · *Estimated start:* not available" in content
+    assert "Position in provider" not in content
+
+
+def test_card_running_since() -> None:
+    content = joined(messages.card_message(card(make_snapshot(JobState.RUNNING))))
+
+    assert "*Running since:* <!date^1757671920^{date_short_pretty} {time}|" in content
+    assert "*Queue wait:* 12 min 00 s" in content
+
+
+def test_card_final_run_time() -> None:
+    content = joined(messages.card_message(card(make_snapshot(JobState.COMPLETED))))
+
+    assert "*Run time:* 1 h 02 min · *Finished:* <!date^" in content
+    assert "Position in queue" not in content
+
+
+def test_card_ended_in_queue_wait() -> None:
+    snapshot = make_snapshot(JobState.ENDED_IN_QUEUE)
+
+    content = joined(messages.card_message(card(snapshot, watch_status="finished")))
+
+    assert "*Time in the queue:* 1 h 14 min" in content
+
+
+def test_card_failure_reason() -> None:
+    content = joined(messages.card_message(card(make_snapshot(JobState.FAILED))))
+
+    assert "*Reason:* Ran too long (code 1305)" in content
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "pending"),
+    [
+        (platform_snapshot(JobState.RUNNING, billed_seconds=5.0), True),
+        (platform_snapshot(JobState.COMPLETED), True),
+        (platform_snapshot(JobState.COMPLETED, usage_final=True), False),
+        (make_snapshot(JobState.COMPLETED), False),
+    ],
+)
+def test_card_usage_not_final(snapshot: Any, pending: bool) -> None:
+    content = joined(messages.card_message(card(snapshot)))
+
+    assert ("Usage not final yet" in content) is pending
+
+
+def test_card_forecast_shown() -> None:
+    forecast = ThresholdForecast(300.0, CREATED + timedelta(hours=3))
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=45.0)
+
+    content = joined(messages.card_message(card(snapshot, forecast=forecast)))
+
+    assert "*Next threshold* 300 s (5 min 00 s) likely crossed around <!date^1757682000^" in content
+
+
+@pytest.mark.parametrize("status", ["paused", "finished", "stopped", "unwatched"])
+def test_card_forecast_only_active(status: str) -> None:
+    forecast = ThresholdForecast(300.0, CREATED + timedelta(hours=3))
+    snapshot = make_snapshot(JobState.RUNNING, billed_seconds=45.0)
+
+    message = messages.card_message(card(snapshot, forecast=forecast, watch_status=status))
+
+    assert "Next threshold" not in joined(message)
+
+
+@pytest.mark.parametrize(
+    ("status", "line", "summary"),
+    [
+        ("active", "Each change is posted as a reply in this thread.", "Watch active."),
+        ("paused", "paused because IBM Quantum denied access", "Watch paused"),
+        ("stopped", "stopped because IBM Quantum returned not found", "returned not found"),
+        ("finished", "finished because the job ended", "Watch finished."),
+        ("unwatched", "stopped by a user", "Watch stopped by a user."),
+    ],
+)
+def test_card_watch_status(status: str, line: str, summary: str) -> None:
+    message = messages.card_message(card(make_snapshot(JobState.RUNNING), watch_status=status))
+
+    assert line in joined(message)
+    assert summary in message.text
+
+
+def test_card_unknown_status_escaped() -> None:
+    message = messages.card_message(card(watch_status="<!channel> odd"))
+
+    assert_valid(message)
+    assert "*Watch:* &lt;!channel&gt; odd" in joined(message)
+
+
+def test_card_snoozed_until() -> None:
+    until = CREATED + timedelta(hours=5)
+
+    content = joined(messages.card_message(card(snoozed_until=until)))
+
+    assert "*Alerts snoozed until* <!date^1757689200^{date_short_pretty} {time}|" in content
+
+
+def test_card_snooze_hidden_when_ended() -> None:
+    until = CREATED + timedelta(hours=5)
+
+    message = messages.card_message(card(snoozed_until=until, watch_status="finished"))
+
+    assert "snoozed" not in joined(message)
+
+
+def test_card_last_error_escaped() -> None:
+    message = messages.card_message(card(last_error="HTTP 503 <!channel> & more"))
+
+    assert "*Last error:* HTTP 503 &lt;!channel&gt; &amp; more" in joined(message)
+
+
+def test_card_last_checked_token() -> None:
+    message = messages.card_message(card())
+
+    context = message.blocks[-2]["elements"][0]["text"]
+    assert context.startswith("Last checked <!date^1757678400^{date_short_pretty} {time}|")
+
+
+@pytest.mark.parametrize("status", ["active", "paused"])
+def test_card_buttons_while_watched(status: str) -> None:
+    message = messages.card_message(card(watch_status=status))
+
+    shown = buttons(message)
+    assert [button["action_id"] for button in shown] == ["card_refresh", "card_snooze", "card_stop"]
+    assert [button["text"]["text"] for button in shown] == [
+        "Refresh",
+        "Snooze 1 h",
+        "Stop watching",
+    ]
+    assert all(button["value"] == "42" for button in shown)
+
+
+def test_card_stop_confirm_dialog() -> None:
+    stop = buttons(messages.card_message(card()))[2]
+
+    assert stop["style"] == "danger"
+    assert stop["confirm"]["title"]["text"] == "Stop watching this job?"
+    assert JOB in stop["confirm"]["text"]["text"]
+    assert stop["confirm"]["confirm"]["text"] == "Stop watching"
+    assert stop["confirm"]["deny"]["text"] == "Keep watching"
+    assert "confirm" not in buttons(messages.card_message(card()))[0]
+
+
+@pytest.mark.parametrize("status", ["finished", "stopped", "unwatched"])
+def test_card_no_buttons_when_ended(status: str) -> None:
+    message = messages.card_message(card(make_snapshot(JobState.COMPLETED), watch_status=status))
+
+    assert buttons(message) == []
+    assert not [block for block in message.blocks if block["type"] == "actions"]
+
+
+def test_card_escapes_api_text() -> None:
+    snapshot = make_snapshot(
+        JobState.FAILED,
+        backend="<!everyone>",
+        reason="boom <@U123> & <!here>",
+    )
+
+    message = messages.card_message(card(snapshot, last_error="<!channel>"))
+
+    content = joined(message)
+    assert not RAW_MENTION.search(content)
+    assert "`&lt;!everyone&gt;`" in content
+    assert "boom &lt;@U123&gt; &amp; &lt;!here&gt;" in content
+
+
+def test_card_5000_circuits_within_limits() -> None:
+    snapshot = make_snapshot(
+        JobState.COMPLETED,
+        num_circuits=5000,
+        circuit_depths=tuple(range(1, 5001)),
+        num_qubits=tuple(100 + index % 28 for index in range(5000)),
+        reason="r" * 10_000,
+        backend="b" * 5000,
+    )
+    view = card(
+        snapshot,
+        job_id="j" * 5000,
+        thresholds=tuple(float(value) for value in range(1, 1001)),
+        last_error="<!channel>&" * 2000,
+    )
+
+    message = messages.card_message(view)
+
+    assert_valid(message)
+    assert not RAW_MENTION.search(joined(message))
+    assert "Circuits 5,000" in joined(message)
+    assert "Thresholds 1 s, 2 s, 3 s, 4 s, 5 s, 6 s, 7 s, 8 s, 9 s, 10 s and 990 more" in joined(
+        message
+    )
+    assert "Depths min 1 / median 2,500.5 / max 5,000 over 5,000 circuits" in joined(message)
+    assert len(json.dumps(message.blocks)) < 20_000
+
+
+def test_alert_reply_names_job_once() -> None:
+    alert = event(EventKind.STARTED, snapshot=make_snapshot(JobState.RUNNING))
+
+    message = messages.alert_message(alert)
+
+    context = message.blocks[-1]["elements"][0]["text"]
+    assert "Job ID" not in context
+    assert context.startswith("State running · Backend `ibm_torino`")
+    assert JOB in message.blocks[0]["text"]["text"]
+
+
+# -- settings, snooze and card actions --------------------------------------------------------
+
+DEFAULTS: dict[str, Any] = {
+    "default_thresholds": (300.0,),
+    "default_oncall_channel": "C0DEFAULT",
+    "default_oncall_mention": "<!here>",
+}
+
+
+def test_settings_defaults_apply() -> None:
+    message = messages.channel_settings_message(ChannelSettings(), **DEFAULTS)
+
+    assert_valid(message)
+    content = joined(message)
+    assert "300 s (5 min 00 s) (deployment default)" in content
+    assert "<#C0DEFAULT> (deployment default)" in content
+    assert "mentioning `@here` (deployment default)" in content
+    assert "<!here>" not in content
+
+
+def test_settings_channel_values() -> None:
+    settings = ChannelSettings(
+        thresholds=(60.0, 3600.0),
+        oncall_channel="C123ABC",
+        oncall_mention="<!subteam^S123|@sre>",
+        final_in_channel=False,
+        quiet_hours=QuietHours(time(22, 0), time(7, 0), "Europe/Berlin"),
+    )
+
+    message = messages.channel_settings_message(settings, **DEFAULTS)
+
+    assert_valid(message)
+    content = joined(message)
+    assert "60 s, 3,600 s (1 h 00 min) (set for this channel)" in content
+    assert "<#C123ABC> (set for this channel)" in content
+    assert "mentioning the user group @sre (S123) (set for this channel)" in content
+    assert "<!subteam" not in content
+    assert "posted only in the card's thread" in content
+    assert "22:00-07:00 Europe/Berlin" in content
+
+
+def test_settings_thresholds_none() -> None:
+    message = messages.channel_settings_message(ChannelSettings(thresholds=()), **DEFAULTS)
+
+    assert "*Thresholds of new watches:* none (set for this channel)" in joined(message)
+
+
+def test_settings_oncall_off() -> None:
+    defaults = DEFAULTS | {"default_oncall_channel": None, "default_oncall_mention": None}
+
+    message = messages.channel_settings_message(ChannelSettings(), **defaults)
+
+    assert "*On-call:* off" in joined(message)
+
+
+@pytest.mark.parametrize(
+    ("mention", "label"),
+    [
+        ("<@U123ABC>", "the user U123ABC"),
+        ("<@U123ABC|alice>", "the user @alice (U123ABC)"),
+        ("<!subteam^S123>", "the user group S123"),
+        ("<!subteam^S123|@sre>", "the user group @sre (S123)"),
+        ("<!here>", "`@here`"),
+    ],
+)
+def test_settings_mention_notifies_no_one(mention: str, label: str) -> None:
+    settings = ChannelSettings(oncall_channel="C1", oncall_mention=mention)
+
+    content = joined(messages.channel_settings_message(settings, **DEFAULTS))
+
+    assert f"mentioning {label} (set for this channel)" in content
+    assert mention not in content
+
+
+def test_settings_show_how_to_change() -> None:
+    content = joined(messages.channel_settings_message(ChannelSettings(), **DEFAULTS))
+
+    assert "Change: `/jobmetrics settings thresholds &lt;threshold ...&gt; | none`" in content
+    assert "Change: `/jobmetrics settings oncall &lt;#channel&gt;" in content
+    assert "Change: `/jobmetrics settings final thread | channel`" in content
+    assert "Change: `/jobmetrics settings quiet &lt;HH:MM-HH:MM&gt; [time zone] | off`" in content
+
+
+@pytest.mark.parametrize(
+    ("command", "description"),
+    [
+        (SetThresholdsCommand((60.0, 300.0)), "now get 60 s, 300 s (5 min 00 s)."),
+        (SetThresholdsCommand(()), "without thresholds now get none."),
+        (
+            SetOncallCommand("C123ABC", "<@U1|bob>"),
+            "threshold alerts also go to <#C123ABC>, mentioning the user @bob (U1).",
+        ),
+        (SetOncallCommand(None, None), "on-call routing is removed"),
+        (SetFinalPostsCommand(True), "also sent to the channel"),
+        (SetFinalPostsCommand(False), "posted only in the card's thread"),
+        (
+            SetQuietHoursCommand(QuietHours(time(22, 0), time(7, 0), "UTC")),
+            "quiet hours are 22:00-07:00 UTC",
+        ),
+        (SetQuietHoursCommand(None), "quiet hours are off."),
+    ],
+)
+def test_settings_change_described(command: Any, description: str) -> None:
+    message = messages.settings_updated(messages.describe_settings_change(command))
+
+    assert_valid(message)
+    assert message.text.startswith("Settings updated: ")
+    assert description in message.text
+
+
+def test_snooze_one_job() -> None:
+    message = messages.snooze_confirmation([JOB], CREATED + timedelta(hours=1))
+
+    assert_valid(message)
+    assert message.text.startswith(f"Alerts of job `{JOB}` are snoozed until <!date^1757674800^")
+    assert "snooze &lt;job ID | all&gt; off" in joined(message)
+
+
+def test_snooze_ended() -> None:
+    message = messages.snooze_confirmation([JOB], None)
+
+    assert message.text == f"Alerts of job `{JOB}` are no longer snoozed."
+
+
+def test_snooze_nothing_watched() -> None:
+    message = messages.snooze_confirmation([], CREATED)
+
+    assert_valid(message)
+    assert "nothing changed" in message.text
+
+
+def test_snooze_many_jobs_within_limits() -> None:
+    job_ids = [f"job{index:017d}" for index in range(3000)]
+
+    message = messages.snooze_confirmation(job_ids, CREATED)
+
+    assert_valid(message)
+    assert message.text.startswith("Alerts of 3,000 jobs are snoozed until")
+    assert "more not shown" in joined(message)
+
+
+def test_action_denied_escaped() -> None:
+    message = messages.action_denied("Only members of <#C1> & admins can stop this watch.")
+
+    assert_valid(message)
+    assert message.text == "Only members of &lt;#C1&gt; &amp; admins can stop this watch."
+
+
+def test_watch_stopped_by_user() -> None:
+    message = messages.watch_stopped_by("U123ABC", JOB)
+
+    assert_valid(message)
+    assert message.text == f"<@U123ABC> stopped watching job `{JOB}`."
+
+
+def test_watch_stopped_by_odd_user_escaped() -> None:
+    message = messages.watch_stopped_by("<!channel>", JOB)
+
+    assert not RAW_MENTION.search(joined(message))

@@ -13,11 +13,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.domain.cards import CardView
 from bot.domain.events import EventKind, JobEvent
 from bot.domain.snapshot import JobState
 from bot.sim.slack_api import SlackStandIn
 from bot.slack import messages
-from tests.slack.conftest import JOB, make_snapshot
+from tests.slack.conftest import CREATED, JOB, make_snapshot
 
 TOKEN = "xoxb-test-token"
 
@@ -308,3 +309,233 @@ def test_stopped_stand_in_has_no_url() -> None:
 
     with pytest.raises(RuntimeError, match="not running"):
         _ = stand_in.url
+
+
+# -- conversations.members ----------------------------------------------------------------------
+
+MEMBERS = [f"U{index:04d}" for index in range(5)]
+
+
+def test_members_paginated(slack: SlackStandIn) -> None:
+    slack.set_members("C1", MEMBERS)
+    client = client_for(slack)
+
+    pages = []
+    cursor = None
+    while True:
+        response = client.conversations_members(channel="C1", limit=2, cursor=cursor)
+        pages.append(response["members"])
+        cursor = response["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+
+    assert pages == [MEMBERS[0:2], MEMBERS[2:4], MEMBERS[4:5]]
+    assert [call.params.get("limit") for call in slack.calls("conversations.members")] == ["2"] * 3
+
+
+def test_members_sdk_iterator(slack: SlackStandIn) -> None:
+    slack.set_members("C1", MEMBERS)
+
+    pages = client_for(slack).conversations_members(channel="C1", limit=3)
+
+    assert [member for page in pages for member in page["members"]] == MEMBERS
+
+
+def test_members_default_limit_one_page(slack: SlackStandIn) -> None:
+    slack.set_members("C1", [f"U{index:04d}" for index in range(150)])
+
+    response = client_for(slack).conversations_members(channel="C1")
+
+    assert len(response["members"]) == 100
+    assert response["response_metadata"]["next_cursor"]
+
+
+def test_members_default_seen_users(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    client.chat_postEphemeral(channel="C1", user="U0ALICE", text="only you")
+    client.chat_postEphemeral(channel="C2", user="U0BOB", text="only you")
+    client.chat_postEphemeral(channel="C1", user="U0ALICE", text="again")
+
+    response = client.conversations_members(channel="C9")
+
+    assert response["members"] == ["U0ALICE", "U0BOB", "U0DEMO"]
+    assert response["response_metadata"]["next_cursor"] == ""
+
+
+def test_members_set_empty_channel(slack: SlackStandIn) -> None:
+    slack.set_members("C1", [])
+
+    assert client_for(slack).conversations_members(channel="C1")["members"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"channel": "C1", "cursor": "not-a-cursor"}, "invalid_cursor"),
+        ({"channel": "C1", "cursor": "b2Zmc2V0Ong="}, "invalid_cursor"),
+        ({"channel": "C1", "limit": "0"}, "invalid_limit"),
+        ({"channel": "C1", "limit": "many"}, "invalid_limit"),
+        ({}, "channel_not_found"),
+    ],
+)
+def test_members_invalid_request(slack: SlackStandIn, params: dict[str, str], error: str) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        client_for(slack).api_call("conversations.members", http_verb="GET", params=params)
+
+    assert caught.value.response["error"] == error
+
+
+def test_members_channel_fault(slack: SlackStandIn) -> None:
+    slack.fail_channel("C1", "channel_not_found")
+
+    with pytest.raises(SlackApiError) as caught:
+        client_for(slack).conversations_members(channel="C1")
+
+    assert caught.value.response["error"] == "channel_not_found"
+
+
+def test_reset_forgets_members(slack: SlackStandIn) -> None:
+    slack.set_members("C1", MEMBERS)
+
+    slack.reset()
+
+    assert client_for(slack).conversations_members(channel="C1")["members"] == ["U0DEMO"]
+
+
+# -- living cards and threads -------------------------------------------------------------------
+
+
+def card_view(state: JobState, status: str = "active", billed: float = 0.0) -> CardView:
+    snapshot = make_snapshot(state, billed_seconds=billed)
+    return CardView(
+        watch_id=7,
+        job_id=JOB,
+        snapshot=snapshot,
+        thresholds=(60.0,),
+        watch_status=status,
+        last_checked=CREATED,
+    )
+
+
+def test_update_changes_stored_message(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    ts = client.chat_postMessage(channel="C1", text="before", blocks=[])["ts"]
+    card = messages.card_message(card_view(JobState.RUNNING))
+
+    client.chat_update(channel="C1", ts=ts, **card.as_kwargs())
+
+    stored = slack.message("C1", ts)
+    assert stored["text"] == card.text
+    assert stored["blocks"] == card.blocks
+    [update] = slack.calls("chat.update")
+    assert update.ok
+    assert update.params["blocks"] == card.blocks
+
+
+def test_update_keeps_thread(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    parent = client.chat_postMessage(channel="C1", text="card")["ts"]
+    reply = client.chat_postMessage(
+        channel="C1", text="reply", thread_ts=parent, reply_broadcast=True
+    )["ts"]
+
+    client.chat_update(channel="C1", ts=reply, text="reply, edited")
+
+    stored = slack.message("C1", reply)
+    assert stored["text"] == "reply, edited"
+    assert stored["thread_ts"] == parent
+    assert stored["reply_broadcast"] is True
+
+
+def test_message_unknown_raises(slack: SlackStandIn) -> None:
+    with pytest.raises(KeyError, match="No message with ts 1.000000 was posted in channel C1"):
+        slack.message("C1", "1.000000")
+
+
+def test_message_returns_copy(slack: SlackStandIn) -> None:
+    ts = client_for(slack).chat_postMessage(channel="C1", text="original")["ts"]
+
+    slack.message("C1", ts)["text"] = "changed by a test"
+
+    assert slack.message("C1", ts)["text"] == "original"
+
+
+def test_thread_lists_replies(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    parent = client.chat_postMessage(channel="C1", text="card")["ts"]
+    other = client.chat_postMessage(channel="C1", text="other")["ts"]
+    client.chat_postMessage(channel="C1", text="first", thread_ts=parent)
+    client.chat_postMessage(channel="C1", text="elsewhere", thread_ts=other)
+    client.chat_postMessage(channel="C2", text="other channel", thread_ts=parent)
+    client.chat_postMessage(channel="C1", text="second", thread_ts=parent)
+
+    replies = slack.thread("C1", parent)
+
+    assert [call.params["text"] for call in replies] == ["first", "second"]
+    assert slack.thread("C1", "9.000000") == []
+
+
+def test_transcript_folds_living_card(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    first = messages.card_message(card_view(JobState.QUEUED))
+    ts = client.chat_postMessage(channel="C1", **first.as_kwargs())["ts"]
+    started = messages.alert_message(
+        JobEvent(
+            kind=EventKind.STARTED, job_id=JOB, key="s", snapshot=make_snapshot(JobState.RUNNING)
+        )
+    )
+    client.chat_postMessage(channel="C1", thread_ts=ts, **started.as_kwargs())
+    client.chat_update(
+        channel="C1", ts=ts, **messages.card_message(card_view(JobState.RUNNING)).as_kwargs()
+    )
+    client.chat_postMessage(channel="C1", text="unrelated message")
+    finished = messages.alert_message(
+        JobEvent(
+            kind=EventKind.FINISHED, job_id=JOB, key="f", snapshot=make_snapshot(JobState.COMPLETED)
+        )
+    )
+    client.chat_postMessage(
+        channel="C1", thread_ts=ts, reply_broadcast=True, **finished.as_kwargs()
+    )
+    last = messages.card_message(card_view(JobState.COMPLETED, status="finished", billed=93.0))
+    client.chat_update(channel="C1", ts=ts, **last.as_kwargs())
+
+    transcript = slack.transcript()
+
+    entries = transcript.split("\n\n")
+    assert len(entries) == 2
+    card_entry, unrelated = entries
+    assert card_entry.startswith(f"[#C1 ts={ts}] card, updated 2 times\n")
+    assert "State: Completed" in card_entry
+    assert "Watch: finished because the job ended." in card_entry
+    assert "State: Queued" not in card_entry
+    assert "[button:" not in card_entry
+    assert "\n    ↳ reply ts=1700000000.000200\n        Job `" in card_entry
+    assert "started running" in card_entry
+    assert "\n    ↳ reply ts=1700000000.000400, also sent to channel\n" in card_entry
+    assert card_entry.index("started running") < card_entry.index("completed: run time")
+    assert "edited" not in transcript
+    assert unrelated.startswith("[#C1 ts=1700000000.000300]")
+    assert "unrelated message" in unrelated
+
+
+def test_transcript_card_updated_once(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    ts = client.chat_postMessage(channel="C1", text="v1")["ts"]
+    client.chat_update(channel="C1", ts=ts, text="v2")
+
+    transcript = slack.transcript()
+
+    assert transcript == f"[#C1 ts={ts}] card, updated 1 time\n    v2"
+
+
+def test_transcript_keeps_plain_threads(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    ts = client.chat_postMessage(channel="C1", text="never updated")["ts"]
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=ts, reply_broadcast=True)
+
+    transcript = slack.transcript()
+
+    assert f"[#C1 ts={ts}]\n    never updated" in transcript
+    assert f"in thread {ts}, also sent to channel\n    reply" in transcript
+    assert "card, updated" not in transcript
