@@ -159,8 +159,29 @@ async def play(scenario: Scenario, out: object = sys.stdout) -> bool:
         missing = missing_alerts(scenario, stack.slack.all_calls())
         write("\n=== Slack transcript (every message the bot sent) ===\n\n")
         write(stack.slack.transcript() + "\n")
+        write(_card_history(stack))
         write(_summary(scenario, stack, missing, time.monotonic() - started))
         return not missing
+
+
+def _card_history(stack: LocalStack) -> str:
+    """Each edit of the first card, one line per version, to show the card living."""
+    cards = [call for call in stack.slack.posts("C0DEMO") if not call.params.get("thread_ts")]
+    if not cards:
+        return ""
+
+    ts = cards[0].response.get("ts")
+    edits = [
+        call for call in stack.slack.calls("chat.update") if call.ok and call.params.get("ts") == ts
+    ]
+    lines = ["", f"=== Card {ts}: its {len(edits)} edits in place, oldest first ==="]
+    for number, call in enumerate(edits, start=1):
+        lines.append(f"{number:>3}. {_first_lines(str(call.params.get('text', '')))}")
+    return "\n".join(lines) + "\n"
+
+
+def _first_lines(text: str) -> str:
+    return " | ".join(line.strip() for line in text.splitlines()[:3] if line.strip())[:150]
 
 
 def _summary(

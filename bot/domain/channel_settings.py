@@ -14,7 +14,8 @@ class InvalidTimeZone(ValueError):
 def load_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # zoneinfo raises OSError for names such as "Europe" (a folder) or over-long names.
         raise InvalidTimeZone(
             f"{name!r} is not a time zone; use an IANA name such as Europe/Berlin or UTC"
         ) from exc

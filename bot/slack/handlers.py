@@ -176,9 +176,9 @@ class JobMetricsCommands:
         changed = "now" if thresholds else "still"
         await _reply(
             respond,
-            messages.settings_updated(
-                f"job `{job_id}` is already watched in this channel; its thresholds are "
-                f"{changed} {shown}"
+            messages.notice_message(
+                f"Job `{job_id}` is already watched in this channel, and its card stays. "
+                f"Its thresholds are {changed} {shown}."
             ),
         )
 
@@ -229,16 +229,20 @@ class JobMetricsCommands:
     # Channel settings.
 
     async def settings(self, command: Any, caller: Caller, respond: Respond) -> None:
-        current = await asyncio.to_thread(
-            self.store.settings.get, caller.team_id, caller.channel_id
-        )
         if isinstance(command, cmd.SettingsShowCommand):
+            current = await asyncio.to_thread(
+                self.store.settings.get, caller.team_id, caller.channel_id
+            )
             await _reply(respond, self._settings_message(current))
             return
 
-        changed, description = _apply_setting(current, command)
+        description = messages.describe_settings_change(command)
         await asyncio.to_thread(
-            self.store.settings.save, caller.actor, changed, self.clock(), description
+            self.store.settings.change,
+            caller.actor,
+            lambda settings: _apply_setting(settings, command),
+            description,
+            self.clock(),
         )
         log.info("channel settings changed %s: %s", caller, description)
         await _reply(respond, messages.settings_updated(description))
@@ -324,26 +328,16 @@ def _default_thresholds(channel: ChannelSettings, defaults: Defaults) -> tuple[f
     return defaults.thresholds
 
 
-def _apply_setting(current: ChannelSettings, command: Any) -> tuple[ChannelSettings, str]:
-    """The channel's settings with one change applied, and a sentence describing it."""
+def _apply_setting(current: ChannelSettings, command: Any) -> ChannelSettings:
+    """The channel's settings with one change applied."""
     if isinstance(command, cmd.SetThresholdsCommand):
-        shown = _seconds_list(command.thresholds)
-        return replace(current, thresholds=command.thresholds), f"default thresholds: {shown}"
+        return replace(current, thresholds=command.thresholds)
     if isinstance(command, cmd.SetOncallCommand):
-        changed = replace(
-            current, oncall_channel=command.channel_id, oncall_mention=command.mention
-        )
-        if command.channel_id is None:
-            return changed, "on-call routing off"
-        mention = f" with {command.mention}" if command.mention else ""
-        return changed, f"usage alerts also go to <#{command.channel_id}>{mention}"
+        return replace(current, oncall_channel=command.channel_id, oncall_mention=command.mention)
     if isinstance(command, cmd.SetFinalPostsCommand):
-        where = "in the channel and the thread" if command.in_channel else "in the thread only"
-        return replace(current, final_in_channel=command.in_channel), f"final states: {where}"
+        return replace(current, final_in_channel=command.in_channel)
     if isinstance(command, cmd.SetQuietHoursCommand):
-        quiet = command.quiet
-        description = f"quiet hours: {quiet.describe()}" if quiet else "quiet hours off"
-        return replace(current, quiet_hours=quiet), description
+        return replace(current, quiet_hours=command.quiet)
     raise TypeError(f"unhandled settings command {command!r}")
 
 

@@ -434,6 +434,9 @@ def _card_text(card: CardView) -> str:
     snapshot = card.snapshot
     state = "not checked yet" if snapshot is None else describe_state(snapshot.state).lower()
     text = f"Job {_job_code(card.job_id)}: {state}"
+    if snapshot is not None and snapshot.position_in_queue is not None:
+        position = snapshot.position_in_queue
+        text += ", next in line" if position == 0 else f", position {format_number(position)}"
     if snapshot is not None and snapshot.billed_seconds is not None:
         text += f", billed {format_seconds(snapshot.billed_seconds)}"
 
@@ -826,6 +829,11 @@ def describe_settings_change(command: SettingsChangeCommand) -> str:
     if command.quiet is None:
         return "quiet hours are off."
     return f"quiet hours are {escape(command.quiet.describe())}, and alerts wait until they end."
+
+
+def notice_message(text: str) -> SlackMessage:
+    """A short informational reply; `text` is mrkdwn built by the bot."""
+    return _message(text, [_section(text)])
 
 
 def settings_updated(description: str) -> SlackMessage:

@@ -18,6 +18,7 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
 
     if pooled:
@@ -30,8 +31,20 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
+    # The sqlite3 module's own transaction handling starts transactions lazily and breaks
+    # savepoints; SQLAlchemy takes over and `_begin_immediate` opens each transaction.
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, waiting up to the busy timeout.
+
+    A deferred transaction that reads first and writes later fails at once with "database is
+    locked" when another writer went first; an immediate one waits its turn instead.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.channel_settings import ChannelSettings, QuietHours
@@ -29,19 +31,25 @@ class SettingsStore:
         with self._sessions() as session:
             return settings_in(session, team_id, channel_id)
 
-    def save(self, actor: Actor, settings: ChannelSettings, now: datetime, change: str) -> None:
-        """Store a channel's settings and record the change in the audit log."""
+    def change(
+        self,
+        actor: Actor,
+        apply: Callable[[ChannelSettings], ChannelSettings],
+        description: str,
+        now: datetime,
+    ) -> ChannelSettings:
+        """Apply one change to a channel's settings under a row lock, so that two changes at
+        once both land, and record it in the audit log; return the new settings."""
         with self._sessions.begin() as session:
-            row = session.get(ChannelSettingsRow, (actor.team_id, actor.channel_id))
-            if row is None:
-                row = ChannelSettingsRow(team_id=actor.team_id, channel_id=actor.channel_id)
-                session.add(row)
-            _fill(row, settings)
+            row = _locked_row(session, actor, now)
+            changed = apply(settings_in(session, actor.team_id, actor.channel_id))
+            _fill(row, changed)
             row.updated_by = actor.user_id
             row.updated_at = now
-            session.add(_entry(actor, "settings", None, change, now))
+            session.add(_entry(actor, "settings", None, description, now))
             # Alerts held for the old quiet hours get another look under the new settings.
             release_held_alerts(session, actor.team_id, actor.channel_id, None, now)
+            return changed
 
     def record(
         self, actor: Actor, action: str, job_id: str | None, detail: str | None, now: datetime
@@ -74,6 +82,28 @@ def release_held_alerts(
     if job_ids is not None:
         query = query.where(Alert.job_id.in_(job_ids))
     session.execute(query.values(next_attempt_at=now).execution_options(synchronize_session=False))
+
+
+def _locked_row(session: Session, actor: Actor, now: datetime) -> ChannelSettingsRow:
+    """The channel's settings row, created if missing, locked until the transaction ends."""
+    key = (actor.team_id, actor.channel_id)
+    try:
+        with session.begin_nested():
+            if session.get(ChannelSettingsRow, key) is None:
+                session.add(
+                    ChannelSettingsRow(
+                        team_id=actor.team_id,
+                        channel_id=actor.channel_id,
+                        final_in_channel=True,
+                        updated_at=now,
+                    )
+                )
+    except IntegrityError:
+        pass  # another change created the row first
+
+    row = session.get(ChannelSettingsRow, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
 
 
 def settings_in(session: Session, team_id: str, channel_id: str) -> ChannelSettings:
