@@ -713,7 +713,7 @@ def _render_block(block: Any) -> Iterator[str]:
     if kind == "divider":
         yield "----"
     if kind == "header":
-        yield _plain(_text_of(block.get("text"))).upper()
+        yield f"# {_plain(_text_of(block.get('text')))}"
     if isinstance(block.get("text"), dict) and kind != "header":
         yield _plain(_text_of(block["text"]))
     for field_object in block.get("fields") or []:

@@ -284,7 +284,7 @@ def test_transcript_readable(slack: SlackStandIn) -> None:
     transcript = slack.transcript()
 
     assert f"[#C1 ts={ts}]" in transcript
-    assert f"JOB {JOB.upper()}" in transcript
+    assert f"# Job {JOB}" in transcript
     assert "Created: 2025-09-12T10:00:00Z" in transcript
     assert "<!date" not in transcript
     assert "Position in queue: 4" in transcript
