@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
@@ -18,6 +19,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import JobSourceError
 from bot.domain.job_ids import InvalidJobReference, parse_job_reference
 from bot.logs import configure_logging
+from bot.storage.guard import DatabaseInUse
 from bot.storage.migrate import SchemaOutOfDate
 
 if TYPE_CHECKING:
@@ -31,6 +33,15 @@ EXIT_FAILED = 1
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "simulators":
+        from bot.sim.serve import run_simulators
+
+        return run_simulators(Path(args.env_file))
+    if args.command == "config-reference":
+        from bot.config_reference import render_reference
+
+        print(render_reference(), end="")
+        return 0
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -48,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"jobmetrics-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except SchemaOutOfDate as exc:
+    except (SchemaOutOfDate, DatabaseInUse) as exc:
         print(f"jobmetrics-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except SQLAlchemyError as exc:
@@ -97,6 +108,21 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the HTTP endpoint (or Socket Mode) and the scheduler")
     commands.add_parser("worker", help="run the scheduler alone: polls and alert delivery")
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("config-reference", help="print the configuration reference in Markdown")
+
+    simulators = commands.add_parser(
+        "simulators",
+        help="run a simulated IBM API and Slack stand-in on 127.0.0.1 to try `serve` locally",
+    )
+    simulators.add_argument(
+        "--env-file", default="simulators.env", help="where to write the bot's settings"
+    )
+
+    send = commands.add_parser(
+        "send", help="send a signed /jobmetrics command to a running `serve`, as Slack would"
+    )
+    send.add_argument("text", help='the command text, for example "watch <job ID> 60s"')
+    send.add_argument("--channel", default="C0DEMO", help="channel ID the command comes from")
 
     check = commands.add_parser("check", help="fetch one job and print its normalised metrics")
     check.add_argument("job", help="job ID or job link")
@@ -124,6 +150,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_serve(settings))
     if args.command == "worker":
         return asyncio.run(_work(settings))
+    if args.command == "send":
+        from bot.sim.serve import send_command
+
+        url = f"http://127.0.0.1:{settings.port}/slack/events"
+        secret = settings.slack_signing_secret
+        if secret is None:
+            print("jobmetrics-bot: SLACK_SIGNING_SECRET is missing; set ENV_FILE", file=sys.stderr)
+            return EXIT_CONFIG
+        return send_command(args.text, url, secret.get_secret_value(), args.channel)
     raise AssertionError(f"unhandled command {args.command}")
 
 

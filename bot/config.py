@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
         None, description="App-level token (xapp-...); when set, `serve` uses Socket Mode."
     )
     slack_api_url: str = Field(SLACK_API_URL, description="Base URL of the Slack Web API.")
+    slack_client_id: str | None = Field(
+        None,
+        description="App client ID. With SLACK_CLIENT_SECRET it turns on multi-workspace installs "
+        "at /slack/install; SLACK_BOT_TOKEN is then not used.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, description="App client secret, for the OAuth install flow."
+    )
 
     ibm_api_flavor: ApiFlavor = Field(
         ApiFlavor.ADMIN,
@@ -88,6 +97,12 @@ class Settings(BaseSettings):
         "2026-04-15", description="IBM-API-Version header pinned on every platform call."
     )
     ibm_timeout_seconds: float = Field(20.0, gt=0, description="Timeout of one IBM API call.")
+    ibm_max_requests_per_second: float = Field(
+        10.0,
+        gt=0,
+        description="IBM API requests per second one process may send; with several "
+        "processes, set it to the rate allowed in total divided by the number of processes.",
+    )
 
     database_url: str = Field(
         "sqlite:///jobmetrics.sqlite3",
@@ -109,11 +124,40 @@ class Settings(BaseSettings):
         None,
         description="Mention put in on-call alerts: <!here>, <@U123> or <!subteam^S123>.",
     )
+    operator_channel: str | None = Field(
+        None,
+        description="Channel ID told once when the IBM API degrades and once when it recovers.",
+    )
+    allowed_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated channel IDs where jobs may be queried and watched; "
+        "empty allows every channel.",
+    )
+    allowed_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user IDs who may query and watch jobs; with "
+        "ALLOWED_USERGROUP, members of either may. Both empty allows everyone.",
+    )
+    allowed_usergroup: str | None = Field(
+        None,
+        description="User group ID (S0123ABCD) whose members may query and watch jobs; needs "
+        "the usergroups:read scope.",
+    )
+    admin_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user IDs who may stop watches, snooze and change "
+        "channel settings; empty leaves that to whoever may query and watch.",
+    )
     port: int = Field(3000, ge=0, le=65535, description="HTTP port of `serve`.")
     host: str = Field("0.0.0.0", description="Address `serve` listens on.")
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`text` for one plain line per event, `json` for one JSON object."
+    )
 
-    @field_validator("ibm_service_crns", mode="before")
+    @field_validator(
+        "ibm_service_crns", "allowed_channels", "allowed_users", "admin_users", mode="before"
+    )
     @classmethod
     def _split_crns(cls, value: object) -> object:
         if isinstance(value, str):
@@ -147,7 +191,7 @@ class Settings(BaseSettings):
             return _duration_seconds(value.strip())
         return value
 
-    @field_validator("oncall_channel")
+    @field_validator("oncall_channel", "operator_channel")
     @classmethod
     def _check_channel(cls, value: str | None) -> str | None:
         if value and not _CHANNEL_ID.match(value):
@@ -211,9 +255,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a validation failure into one ConfigError line per field."""
+    """Read the settings from the environment and the file named by ENV_FILE (default
+    `.env`), turning a validation failure into one ConfigError line."""
+    env_file = os.environ.get("ENV_FILE", ".env")
+    if env_file != ".env" and not Path(env_file).is_file():
+        raise ConfigError(f"invalid setting ENV_FILE={env_file!r}: no such file")
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type,call-arg]
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
 

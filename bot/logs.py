@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Iterable
 
 from bot.config import Settings
@@ -44,11 +46,33 @@ class _BoltTokenNoticeFilter(logging.Filter):
         return "token` will be unused" not in record.getMessage()
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the job, channel and team lifted out of the message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        for key, value in _CONTEXT.findall(message):
+            entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+# The ids every line about a watch carries, as `job_id=... channel=... team=...`.
+_CONTEXT = re.compile(r"\b(job_id|channel|team|user)=([A-Za-z0-9_-]+)")
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    formatter = JsonFormatter() if settings.log_format == "json" else logging.Formatter(FORMAT)
+    handler.setFormatter(formatter)
     handler.addFilter(SecretMaskFilter(settings_secrets(settings)))
-
     handler.addFilter(_BoltTokenNoticeFilter())
 
     root = logging.getLogger()
@@ -65,5 +89,6 @@ def settings_secrets(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.ibm_quantum_token,
         settings.ibm_cloud_api_key,
+        settings.slack_client_secret,
     ]
     return [value.get_secret_value() for value in values if value is not None]

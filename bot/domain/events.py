@@ -18,6 +18,9 @@ class EventKind(StrEnum):
     NOT_FOUND = "not_found"
     ACCESS_LOST = "access_lost"
     ACCESS_RESTORED = "access_restored"
+    # Notices to the operator channel about the IBM API itself; their job_id is empty.
+    API_DEGRADED = "api_degraded"
+    API_RECOVERED = "api_recovered"
 
 
 class JobEvent(BaseModel):

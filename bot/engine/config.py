@@ -35,6 +35,12 @@ class EngineConfig:
     card_update_interval: float = 1.2
     # Posts to one channel, and card edits in one workspace, per delivery tick.
     per_channel_batch: int = 10
+    # Poll queued jobs far from their start less often (see budget.next_poll_delay).
+    adaptive_polling: bool = True
+    # A queued job is polled at least every this many poll intervals when adaptive.
+    max_queued_factor: float = 10.0
+    # Seconds after which one poll tick stops claiming new batches; the next tick goes on.
+    tick_claim_window: float = 10.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
 
     @property

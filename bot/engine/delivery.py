@@ -53,6 +53,7 @@ class Deliverer:
         # Monotonic times before which a channel gets no post or a workspace no card edit,
         # after a 429; per process, so several workers each keep their own pace.
         self._team_paused_until: dict[str, float] = {}
+        self._last_post: dict[str, float] = {}
 
     async def deliver_pending(self) -> int:
         """Post due alerts, one channel's alerts in order, channels in parallel, then redraw
@@ -87,10 +88,16 @@ class Deliverer:
         for alert in batch:
             if await self._held(alert, settings):
                 continue
-            if sent:
-                await asyncio.sleep(self.config.post_interval)
+            await self._pace(alert.channel_id)
             sent += await self._deliver_one(alert)
         return sent
+
+    async def _pace(self, channel_id: str) -> None:
+        """Wait until the channel's last post is `post_interval` old, across ticks."""
+        wait = self._last_post.get(channel_id, 0.0) + self.config.post_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_post[channel_id] = time.monotonic()
 
     async def _held(self, alert: AlertClaim, settings: ChannelSettings) -> bool:
         """Keep a channel alert pending while its watch is snoozed or the channel is in quiet
@@ -151,7 +158,12 @@ class Deliverer:
 
     async def sync_cards(self) -> int:
         """Redraw cards whose content changed, workspaces in parallel; return how many."""
-        cards = await asyncio.to_thread(self.store.claim_dirty_cards, limit=self.config.batch_size)
+        cards = await asyncio.to_thread(
+            self.store.claim_dirty_cards,
+            limit=self.config.batch_size,
+            now=self.clock(),
+            lease=self.config.lease,
+        )
         by_team: dict[str, list[CardClaim]] = defaultdict(list)
         for card in cards:
             by_team[card.team_id].append(card)
@@ -163,13 +175,19 @@ class Deliverer:
 
     async def _sync_team(self, team_id: str, cards: list[CardClaim]) -> int:
         updated = 0
-        for card in cards[: self.config.per_channel_batch]:
-            if time.monotonic() < self._team_paused_until.get(team_id, 0.0):
+        for index, card in enumerate(cards):
+            if index >= self.config.per_channel_batch or self._team_paused(team_id):
+                # Give the rest back now rather than when their lease ends.
+                for rest in cards[index:]:
+                    await asyncio.to_thread(self.store.release_card, rest)
                 break
             if updated:
                 await asyncio.sleep(self.config.card_update_interval)
             updated += await self._sync_card(card)
         return updated
+
+    def _team_paused(self, team_id: str) -> bool:
+        return time.monotonic() < self._team_paused_until.get(team_id, 0.0)
 
     async def _sync_card(self, card: CardClaim) -> int:
         context = log_context(card.view.job_id, card.channel_id, card.team_id)
@@ -180,6 +198,7 @@ class Deliverer:
         except Exception:
             log.exception("card update failed unexpectedly %s", context)
             self._pause_team(card.team_id, DELIVERY_RETRY_BASE)
+            await asyncio.to_thread(self.store.release_card, card)
             return 0
 
         await asyncio.to_thread(
@@ -199,6 +218,7 @@ class Deliverer:
         pause = error.retry_after or DELIVERY_RETRY_BASE
         log.warning("card update failed, retry in %.0f s: %s %s", pause, error.reason, context)
         self._pause_team(card.team_id, pause)
+        await asyncio.to_thread(self.store.release_card, card)
         return 0
 
     def _pause_team(self, team_id: str, seconds: float) -> None:

@@ -1,15 +1,16 @@
 """Polling: claim due watches, fetch each job, write its snapshot and alerts together.
 
 One poll is three steps: claim due watches (a short transaction), fetch each job over HTTP
-(no transaction open), then write the snapshot and its alerts in one transaction while still
-holding the lease.
+(no transaction open), then write the snapshot and its alerts while still holding the lease.
+The results of polls that finish close together share one write transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from bot.domain.cards import ThresholdForecast, forecast_next_threshold
@@ -18,6 +19,7 @@ from bot.domain.events import EventKind, JobEvent
 from bot.domain.snapshot import JobSnapshot, JobState
 from bot.domain.source import JobSource
 from bot.engine.backoff import backoff_delay, log_context
+from bot.engine.budget import next_poll_delay
 from bot.engine.config import Clock, EngineConfig
 from bot.engine.detect import WatchContext, detect_changes, is_done
 from bot.storage.models import WatchStatus
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Events that end a watch or its job: also posted in the channel, not only in the thread.
 FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.USAGE_FINAL, EventKind.NOT_FOUND})
+# Seconds to wait for more polls to finish so that their results share one transaction.
+RESULT_BATCH_WAIT = 0.02
 
 
 class Poller:
@@ -36,50 +40,84 @@ class Poller:
         self.config = config
         self.clock = clock
         self.last_tick: datetime | None = None
+        # Called with the claim time and each batch of claims, for metrics.
+        self.on_claim: Callable[[datetime, list[WatchClaim]], None] | None = None
 
     async def poll_due(self) -> int:
-        """Poll every due watch once; return how many were polled."""
+        """Poll due watches until none is left or the tick's claim window closes; return how
+        many were polled.
+
+        At most `batch_size` watches are leased at a time and `concurrency` fetched at once. A
+        new batch is claimed as soon as half of the current one is done, so that one slow
+        request does not hold back the watches behind it.
+        """
         now = self.clock()
         self.last_tick = now
+        window_ends = time.monotonic() + self.config.tick_claim_window
+        limit = asyncio.Semaphore(self.config.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+        polled = 0
+        more_due = True
+
+        while True:
+            # Claim more work while the current batch is at most half done.
+            room = self.config.batch_size - len(in_flight)
+            if more_due and room > 0 and room >= self.config.batch_size // 2:
+                claims = await self._claim(room)
+                more_due = len(claims) == room and time.monotonic() < window_ends
+                polled += len(claims)
+                in_flight.update(asyncio.create_task(self._poll_limited(c, limit)) for c in claims)
+
+            # Wait for polls to finish, then write their results in one transaction.
+            if not in_flight:
+                return polled
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if in_flight:
+                more, in_flight = await asyncio.wait(in_flight, timeout=RESULT_BATCH_WAIT)
+                done |= more
+            await self._record([task.result() for task in done])
+
+    async def _claim(self, limit: int) -> list[WatchClaim]:
+        now = self.clock()
         claims = await asyncio.to_thread(
             self.store.claim_due_watches,
             self.config.owner,
             now=now,
-            limit=self.config.batch_size,
+            limit=limit,
             lease=self.config.lease,
         )
-        if not claims:
-            return 0
+        if self.on_claim is not None:
+            self.on_claim(now, claims)
+        return claims
 
-        limit = asyncio.Semaphore(self.config.concurrency)
+    async def _poll_limited(
+        self, claim: WatchClaim, limit: asyncio.Semaphore
+    ) -> tuple[WatchClaim, PollOutcome]:
+        async with limit:
+            return claim, await self._poll_one(claim)
 
-        async def poll_limited(claim: WatchClaim) -> None:
-            async with limit:
-                await self._poll_one(claim)
-
-        await asyncio.gather(*(poll_limited(claim) for claim in claims))
-        return len(claims)
-
-    async def _poll_one(self, claim: WatchClaim) -> None:
+    async def _poll_one(self, claim: WatchClaim) -> PollOutcome:
         context = log_context(claim.job_id, claim.channel_id, claim.team_id)
         try:
             snapshot = await self.source.fetch(claim.job_id, claim.instance)
+            return self._success_outcome(claim, snapshot)
         except JobSourceError as exc:
-            outcome = self._failure_outcome(claim, exc)
+            return self._failure_outcome(claim, exc)
         except Exception:
             log.exception("poll failed unexpectedly; will retry with backoff %s", context)
-            outcome = self._failure_outcome(claim, JobSourceError("unexpected error in poll"))
-        else:
-            outcome = self._success_outcome(claim, snapshot)
+            return self._failure_outcome(claim, JobSourceError("unexpected error in poll"))
 
+    async def _record(self, results: list[tuple[WatchClaim, PollOutcome]]) -> None:
         written = await asyncio.to_thread(
-            self.store.record_poll, claim, self.config.owner, outcome, self.clock()
+            self.store.record_polls, results, self.config.owner, self.clock()
         )
-        if not written:
-            log.warning("poll result dropped: lease lost or watch removed %s", context)
-        elif outcome.alerts:
-            kinds = ",".join(alert.event.kind.value for alert in outcome.alerts)
-            log.info("alerts queued kinds=%s %s", kinds, context)
+        for (claim, outcome), ok in zip(results, written, strict=True):
+            context = log_context(claim.job_id, claim.channel_id, claim.team_id)
+            if not ok:
+                log.warning("poll result dropped: lease lost or watch removed %s", context)
+            elif outcome.alerts:
+                kinds = ",".join(alert.event.kind.value for alert in outcome.alerts)
+                log.info("alerts queued kinds=%s %s", kinds, context)
 
     def _success_outcome(self, claim: WatchClaim, snapshot: JobSnapshot) -> PollOutcome:
         now = self.clock()
@@ -102,7 +140,7 @@ class Poller:
         moved = any(event.kind is EventKind.QUEUE_MOVED for event in events)
         return PollOutcome(
             status=status,
-            next_poll_at=now + timedelta(seconds=self.config.poll_interval),
+            next_poll_at=now + timedelta(seconds=self._delay_after(snapshot, now)),
             snapshot=snapshot,
             announced_position=detection.announced_position,
             alerts=self._alerts_for(claim, events),
@@ -110,6 +148,13 @@ class Poller:
             last_queue_alert_at=now if moved else None,
             forecast=self._forecast(claim, snapshot, now),
         )
+
+    def _delay_after(self, snapshot: JobSnapshot, now: datetime) -> float:
+        interval = self.config.poll_interval
+        if not self.config.adaptive_polling:
+            return interval
+        factor = self.config.max_queued_factor
+        return next_poll_delay(snapshot, interval, now=now, max_factor=factor)
 
     def _queue_alert_allowed(self, claim: WatchClaim, now: datetime) -> bool:
         """Queue replies keep a minimum gap per job; the card shows every position anyway."""

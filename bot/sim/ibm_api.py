@@ -281,6 +281,7 @@ class IbmApiSimulator:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._thread: threading.Thread | None = None
+        self._bind_port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # Scripting
@@ -391,14 +392,18 @@ class IbmApiSimulator:
 
     # Lifecycle
 
-    def start(self) -> None:
-        """Serve from a thread with its own event loop; returns once the port is bound."""
+    def start(self, port: int = 0) -> None:
+        """Serve from a thread with its own event loop; returns once the port is bound.
+
+        `port` 0 lets the OS choose; pass the old port to restart after `stop()`.
+        """
         if self._thread is not None:
             raise RuntimeError("the simulator is already running")
 
         ready = threading.Event()
         errors: list[BaseException] = []
         self._loop = asyncio.new_event_loop()
+        self._bind_port = port
         self._thread = threading.Thread(
             target=self._serve, args=(ready, errors), name="ibm-api-sim", daemon=True
         )
@@ -459,7 +464,7 @@ class IbmApiSimulator:
 
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._bind_port)
         await site.start()
         self._port = self._runner.addresses[0][1]
 

@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import re
+import secrets
 import threading
 import time
 from collections import Counter
@@ -37,6 +38,7 @@ RESPONSE_URL_METHOD = "response_url"
 POSTING_METHODS = ("chat.postMessage", "chat.postEphemeral", RESPONSE_URL_METHOD)
 
 TEAM_ID = "T0SIM"
+REVOKED = "revoked"  # the team recorded for a call made with a revoked token
 BOT_USER_ID = "U0SIMBOT"
 BOT_ID = "B0SIMBOT"
 # A member of every channel whose members were not set, so such a channel is never empty.
@@ -97,7 +99,10 @@ class SlackStandIn:
         self._faults = _Faults()
         self._ts_counter = itertools.count()
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._codes: dict[str, str] = {}
+        self._token_teams: dict[str, str] = {}
         self._members: dict[str, list[str]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         # User IDs in the order the stand-in first received them, as a dict for ordered uniqueness.
         self._seen_users: dict[str, None] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -105,9 +110,10 @@ class SlackStandIn:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> SlackStandIn:
+    def start(self, port: int = 0) -> SlackStandIn:
+        """Serve on `port` (0: a free port chosen by the OS, or the old port to restart)."""
         handler = type("_BoundHandler", (_Handler,), {"stand_in": self})
-        self._server = _Server((LOOPBACK, 0), handler)
+        self._server = _Server((LOOPBACK, port), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
@@ -148,6 +154,50 @@ class SlackStandIn:
         """Return a response_url for a simulated slash command. Posts to it are recorded."""
         return f"{self.root_url}{RESPOND_PREFIX}{name}"
 
+    # -- workspaces ------------------------------------------------------------------------
+
+    def authorization_code(self, team_id: str) -> str:
+        """A code that oauth.v2.access exchanges for a bot token of `team_id`, as Slack
+        hands one to the app's redirect URL after a person approves the install."""
+        code = f"code-{team_id}-{next(self._ts_counter)}"
+        with self._lock:
+            self._codes[code] = team_id
+        return code
+
+    def team_of_token(self, token: str) -> str:
+        """The workspace a bot token belongs to: issued tokens by their team, revoked ones
+        as REVOKED, any other token as the default team."""
+        with self._lock:
+            return self._token_teams.get(token, TEAM_ID)
+
+    def revoke_workspace(self, team_id: str) -> None:
+        """Make every token issued to `team_id` answer token_revoked, as after an uninstall."""
+        with self._lock:
+            for token, team in self._token_teams.items():
+                if team == team_id:
+                    self._token_teams[token] = REVOKED
+
+    def _oauth_access(self, params: dict[str, Any]) -> _Answer:
+        team_id = self._codes.pop(str(params.get("code")), None)
+        if team_id is None:
+            return _error("invalid_code")
+
+        token = f"xoxb-{team_id.lower()}-{secrets.token_hex(8)}"
+        self._token_teams[token] = team_id
+        body = {
+            "ok": True,
+            "app_id": "A0SIM",
+            "authed_user": {"id": "U0INSTALLER"},
+            "scope": str(params.get("scope") or "commands,chat:write"),
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": team_id, "name": f"Stand-in team {team_id}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        return _Answer(200, body)
+
     # -- fault injection -------------------------------------------------------------------
 
     def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
@@ -177,6 +227,11 @@ class SlackStandIn:
             self._faults = _Faults()
 
     # -- workspace data ----------------------------------------------------------------------
+
+    def set_usergroup(self, usergroup: str, user_ids: list[str]) -> None:
+        """Set the user IDs that usergroups.users.list returns for `usergroup`."""
+        with self._lock:
+            self._usergroups[usergroup] = list(user_ids)
 
     def set_members(self, channel: str, user_ids: list[str]) -> None:
         """Set the user IDs that conversations.members returns for `channel`, in this order.
@@ -247,6 +302,7 @@ class SlackStandIn:
             self._calls.clear()
             self._messages.clear()
             self._members.clear()
+            self._usergroups.clear()
             self._seen_users.clear()
             self._faults = _Faults()
 
@@ -272,7 +328,7 @@ class SlackStandIn:
         method = path.removeprefix(API_PREFIX)
         with self._lock:
             fault = self._injected_fault(method, params, headers)
-            answer = fault if fault is not None else self._answer(method, params)
+            answer = fault if fault is not None else self._answer(method, params, headers)
         self._record(method, params, headers, path, answer)
         return answer
 
@@ -291,20 +347,26 @@ class SlackStandIn:
             return _error("invalid_auth")
         if not _has_token(params, headers):
             return _error("not_authed")
+        if headers.get("X-Stand-In-Team") == REVOKED:
+            return _error("token_revoked")
 
         channel = params.get("channel")
         if isinstance(channel, str) and channel in faults.channel_errors:
             return _error(faults.channel_errors[channel])
         return None
 
-    def _answer(self, method: str, params: dict[str, Any]) -> _Answer:
+    def _answer(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        if method == "auth.test":
+            return _auth_test(headers.get("X-Stand-In-Team") or TEAM_ID)
+        if method == "oauth.v2.access":
+            return self._oauth_access(params)
         responders = {
             "chat.postMessage": self._post_message,
             "chat.update": self._update_message,
             "chat.postEphemeral": self._post_ephemeral,
-            "auth.test": _auth_test,
             "conversations.info": _conversation_info,
             "conversations.members": self._conversation_members,
+            "usergroups.users.list": self._usergroup_users,
         }
         responder = responders.get(method)
         if responder is None:
@@ -349,6 +411,12 @@ class SlackStandIn:
         if problem is not None:
             return _error(problem)
         return _Answer(200, {"ok": True, "message_ts": self._next_ts()})
+
+    def _usergroup_users(self, params: dict[str, Any]) -> _Answer:
+        users = self._usergroups.get(str(params.get("usergroup")))
+        if users is None:
+            return _error("no_such_subteam")
+        return _Answer(200, {"ok": True, "users": list(users)})
 
     def _conversation_members(self, params: dict[str, Any]) -> _Answer:
         channel = params.get("channel")
@@ -436,9 +504,12 @@ class _Handler(BaseHTTPRequestHandler):
         params |= _parse_body(self._read_body(), self.headers.get("Content-Type", ""))
         headers = {name: value for name, value in self.headers.items()}
         authorization = headers.pop("Authorization", None)
-        if authorization:
-            # Kept as a flag so tests can check a token was sent without ever seeing it.
+        token = (authorization or "").removeprefix("Bearer ").strip() or params.get("token")
+        if token:
+            # Kept as flags so tests can check which workspace's token was sent without
+            # ever seeing the token.
             headers["X-Stand-In-Authorized"] = "yes"
+            headers["X-Stand-In-Team"] = self.stand_in.team_of_token(str(token))
         self._send(self.stand_in._handle(parts.path, params, headers))
 
     def _read_body(self) -> bytes:
@@ -561,13 +632,13 @@ def _decode_cursor(cursor: Any) -> int | None:
     return int(number)
 
 
-def _auth_test(params: dict[str, Any]) -> _Answer:
+def _auth_test(team_id: str) -> _Answer:
     body = {
         "ok": True,
         "url": "https://stand-in.slack.test/",
-        "team": "Stand-in team",
+        "team": f"Stand-in team {team_id}",
         "user": "jobmetrics",
-        "team_id": TEAM_ID,
+        "team_id": team_id,
         "user_id": BOT_USER_ID,
         "bot_id": BOT_ID,
     }

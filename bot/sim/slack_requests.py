@@ -13,12 +13,17 @@ from slack_sdk.signature import SignatureVerifier
 _trigger_ids = count(1)
 
 
-def signed_headers(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    signing_secret: str,
+    body: str,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
     """Headers Slack sends with a request body: timestamp and v0 HMAC-SHA256 signature."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": signature,
     }
@@ -84,3 +89,20 @@ def block_action_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def event_callback_body(event: dict[str, Any], *, team_id: str) -> str:
+    """The JSON body of an Events API delivery."""
+    number = next(_trigger_ids)
+    return json.dumps(
+        {
+            "token": "unused-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0SIM",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{number:08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "is_bot": True, "user_id": "U0SIMBOT"}],
+        }
+    )

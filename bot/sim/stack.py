@@ -7,6 +7,7 @@ commands go through the real HTTP endpoint, signed as Slack signs them.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -19,7 +20,12 @@ from bot.domain.snapshot import ApiFlavor
 from bot.service import BotService
 from bot.sim.ibm_api import IbmApiSimulator
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import block_action_body, signed_headers, slash_command_body
+from bot.sim.slack_requests import (
+    block_action_body,
+    event_callback_body,
+    signed_headers,
+    slash_command_body,
+)
 
 TEAM_ID = "T0DEMO"
 CHANNEL_ID = "C0DEMO"
@@ -151,6 +157,29 @@ class LocalStack:
         )
         return await self._post_signed(body)
 
+    async def event(self, event: dict[str, Any], *, team: str = TEAM_ID) -> httpx.Response:
+        """Deliver an Events API callback, signed, as Slack would."""
+        body = event_callback_body(event, team_id=team)
+        headers = signed_headers(self.signing_secret, body, content_type="application/json")
+        return await self._http.post(self.events_url, content=body, headers=headers)
+
+    async def install(self, team: str) -> httpx.Response:
+        """Install the app in a workspace through the OAuth flow, as a person's browser would:
+        open the install page, then follow Slack's redirect back with a code and the state."""
+        root = self.events_url.removesuffix("/slack/events")
+        async with httpx.AsyncClient(timeout=10) as browser:
+            page = await browser.get(f"{root}/slack/install")
+            state = _state_in(page.text)
+            code = self.slack.authorization_code(team)
+            # Bolt marks its state cookie Secure; a browser sends it back over https, which
+            # the loopback server does not speak, so the cookie is sent by hand.
+            cookie = page.headers.get("set-cookie", "").split(";")[0]
+            return await browser.get(
+                f"{root}/slack/oauth_redirect",
+                params={"code": code, "state": state},
+                headers={"Cookie": cookie},
+            )
+
     async def _post_signed(self, body: str) -> httpx.Response:
         headers = signed_headers(self.signing_secret, body)
         return await self._http.post(self.events_url, content=body, headers=headers)
@@ -158,3 +187,11 @@ class LocalStack:
     def _next_response_url(self) -> str:
         self._responses += 1
         return self.slack.response_url(f"r{self._responses}")
+
+
+def _state_in(install_page: str) -> str:
+    """The OAuth state in the authorize link of Bolt's install page."""
+    match = re.search(r"[?&;]state=([^&\"']+)", install_page)
+    if match is None:
+        raise AssertionError(f"no OAuth state in the install page: {install_page[:300]!r}")
+    return match.group(1)

@@ -3,24 +3,80 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.handlers import Caller, JobMetricsCommands, Respond
+from bot.slack.installations import InstallationStore, OAuthStateStore
 from bot.slack.messages import WATCH_ACTION_ID
 
 log = logging.getLogger(__name__)
 
 CARD_ACTIONS = ("card_refresh", "card_snooze", "card_stop")
 
+# The bot token scopes the app asks for at install, and what each is for.
+BOT_SCOPES = (
+    "commands",  # the /jobmetrics slash command
+    "chat:write",  # cards, alerts and replies
+    "chat:write.public",  # posting in public channels the bot was not invited to
+    "channels:read",  # conversations.members: card buttons are for channel members only
+    "groups:read",  # the same in private channels
+)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+@dataclass(frozen=True)
+class OAuthSetup:
+    """What multi-workspace installs need: the app's credentials and the stores."""
+
+    client_id: str
+    client_secret: str
+    installations: InstallationStore
+    states: OAuthStateStore
+
 
 def build_bolt_app(
-    commands: JobMetricsCommands, *, signing_secret: str, client: AsyncWebClient
+    commands: JobMetricsCommands,
+    *,
+    signing_secret: str,
+    client: AsyncWebClient,
+    oauth: OAuthSetup | None = None,
 ) -> AsyncApp:
-    """The Bolt app; `client` carries the bot token and the Web API base URL."""
-    app = AsyncApp(signing_secret=signing_secret, client=client)
+    """The Bolt app. `client` carries the Web API base URL, and the bot token unless `oauth`
+    is given, in which case each request's workspace token comes from the installations."""
+    if oauth is None:
+        app = AsyncApp(signing_secret=signing_secret, client=client)
+    else:
+        app = AsyncApp(
+            signing_secret=signing_secret,
+            client=client,
+            installation_store=oauth.installations,
+            oauth_settings=AsyncOAuthSettings(
+                client_id=oauth.client_id,
+                client_secret=oauth.client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=oauth.installations,
+                state_store=oauth.states,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+            ),
+        )
+
+    @app.event("app_uninstalled")
+    async def on_uninstalled(ack: Any, context: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await commands.workspace_removed(body.get("team_id") or context.team_id, "app uninstalled")
+
+    @app.event("tokens_revoked")
+    async def on_tokens_revoked(ack: Any, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        if (event.get("tokens") or {}).get("bot"):
+            await commands.workspace_removed(body.get("team_id", ""), "bot token revoked")
 
     @app.command("/jobmetrics")
     async def on_command(ack: Any, command: dict[str, Any], respond: Respond, client: Any) -> None:

@@ -21,6 +21,8 @@ from bot.domain.source import JobSource
 from bot.engine.config import Clock
 from bot.slack import commands as cmd
 from bot.slack import messages
+from bot.slack.access import AccessPolicy, Permission
+from bot.slack.installations import WorkspaceClients
 from bot.slack.messages import SlackMessage
 from bot.slack.sender import PERMANENT_ERRORS, slack_error_code
 from bot.storage.models import WatchStatus
@@ -61,11 +63,21 @@ class Defaults:
 
 
 class JobMetricsCommands:
-    def __init__(self, store: Store, source: JobSource, clock: Clock, defaults: Defaults):
+    def __init__(
+        self,
+        store: Store,
+        source: JobSource,
+        clock: Clock,
+        defaults: Defaults,
+        clients: WorkspaceClients | None = None,
+    ):
         self.store = store
         self.source = source
         self.clock = clock
         self.defaults = defaults
+        self.clients = clients
+        # Everyone may do everything until the service sets the configured access rules.
+        self.access = AccessPolicy()
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def run(
@@ -78,7 +90,29 @@ class JobMetricsCommands:
             await _reply(respond, messages.usage_error(exc.message))
             return
 
+        permission = _permission_of(command)
+        if permission is not None and not await self._permitted(
+            permission, caller, respond, client, request_name=type(command).__name__
+        ):
+            return
         await self._dispatch(command, caller, respond, client)
+
+    async def _permitted(
+        self,
+        permission: Permission,
+        caller: Caller,
+        respond: Respond,
+        client: AsyncWebClient,
+        *,
+        request_name: str,
+    ) -> bool:
+        """Check the access settings; tell a rejected caller why and log it."""
+        denial = await self.access.denial(permission, caller.channel_id, caller.user_id, client)
+        if denial is None:
+            return True
+        log.warning("request denied (%s) request=%s %s", denial.value, request_name, caller)
+        await _reply(respond, messages.access_denied(denial.value))
+        return False
 
     async def _dispatch(
         self, command: Any, caller: Caller, respond: Respond, client: AsyncWebClient
@@ -118,6 +152,9 @@ class JobMetricsCommands:
         respond: Respond,
         client: AsyncWebClient,
     ) -> None:
+        # The Watch button comes here without passing through run().
+        if not await self._permitted(Permission.QUERY, caller, respond, client, request_name="watch"):
+            return
         key = WatchKey(caller.team_id, caller.channel_id, job_id)
         existing = await asyncio.to_thread(self.store.get_watch, key)
         if existing is not None and existing.status in WatchStatus.POLLED:
@@ -255,6 +292,24 @@ class JobMetricsCommands:
             default_oncall_mention=self.defaults.oncall_mention,
         )
 
+    # Workspaces.
+
+    async def workspace_removed(self, team_id: str, reason: str) -> None:
+        """Stop every watch of a workspace that uninstalled the app or revoked its token, and
+        forget its installation so that nothing is posted there again."""
+        if not team_id:
+            log.warning("workspace removal without a team id ignored: %s", reason)
+            return
+
+        stopped = await asyncio.to_thread(self.store.stop_team_watches, team_id, self.clock())
+        if self.clients is not None:
+            self.clients.forget(team_id)
+            if self.clients.installations is not None:
+                await self.clients.installations.async_delete_all(
+                    enterprise_id=None, team_id=team_id
+                )
+        log.warning("workspace removed team=%s (%s): %d watches stopped", team_id, reason, stopped)
+
     # Card buttons.
 
     async def card_action(
@@ -276,6 +331,9 @@ class JobMetricsCommands:
                 respond,
                 messages.action_denied("Only members of this channel can change its watches."),
             )
+            return
+        permission = Permission.QUERY if action_id == "card_refresh" else Permission.CHANGE
+        if not await self._permitted(permission, caller, respond, client, request_name=action_id):
             return
 
         now = self.clock()
@@ -306,6 +364,17 @@ class JobMetricsCommands:
         await asyncio.to_thread(
             self.store.settings.record, caller.actor, action, job_id, detail, self.clock()
         )
+
+
+def _permission_of(command: Any) -> Permission | None:
+    """The permission a command needs; None for help, which anyone may read."""
+    if isinstance(command, cmd.HelpCommand):
+        return None
+    if isinstance(command, cmd.ShowCommand | cmd.WatchCommand | cmd.ListCommand):
+        return Permission.QUERY
+    if isinstance(command, cmd.SettingsShowCommand):
+        return Permission.QUERY
+    return Permission.CHANGE
 
 
 def _seconds_list(values: tuple[float, ...]) -> str:

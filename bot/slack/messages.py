@@ -461,7 +461,9 @@ def alert_message(event: JobEvent, *, mention: str | None = None) -> SlackMessag
     blocks: list[Block] = [_section(prefix + headline)]
     if details:
         blocks.append(_section("\n".join(details)))
-    blocks.append(_context(_alert_context(event)))
+    context = _alert_context(event)
+    if context:
+        blocks.append(_context(context))
     return _message(prefix + headline, blocks)
 
 
@@ -579,6 +581,22 @@ def _access_restored_alert(event: JobEvent) -> tuple[str, list[str]]:
     return f"Access to job {_job(event)} is restored: the watch has resumed.", []
 
 
+def _api_degraded_alert(event: JobEvent) -> tuple[str, list[str]]:
+    headline = "IBM Quantum API degraded: polls are failing, so job alerts may be late."
+    details = [
+        "The bot keeps retrying with backoff and posts the alerts of jobs that changed once "
+        "the API answers again. A notice follows here when it recovers."
+    ]
+    if event.error_message:
+        details.append(_api_text(event.error_message))
+    return headline, details
+
+
+def _api_recovered_alert(event: JobEvent) -> tuple[str, list[str]]:
+    details = [_api_text(event.error_message)] if event.error_message else []
+    return "IBM Quantum API recovered: polls succeed again.", details
+
+
 _ALERT_BUILDERS: dict[EventKind, Callable[[JobEvent], tuple[str, list[str]]]] = {
     EventKind.STARTED: _started_alert,
     EventKind.QUEUE_MOVED: _queue_moved_alert,
@@ -588,6 +606,8 @@ _ALERT_BUILDERS: dict[EventKind, Callable[[JobEvent], tuple[str, list[str]]]] = 
     EventKind.NOT_FOUND: _not_found_alert,
     EventKind.ACCESS_LOST: _access_lost_alert,
     EventKind.ACCESS_RESTORED: _access_restored_alert,
+    EventKind.API_DEGRADED: _api_degraded_alert,
+    EventKind.API_RECOVERED: _api_recovered_alert,
 }
 
 
@@ -599,7 +619,8 @@ def _alert_context(event: JobEvent) -> str:
         parts.append(f"State {describe_state(snapshot.state).lower()}")
         if snapshot.backend:
             parts.append(f"Backend {code(snapshot.backend)}")
-    parts.append(f"Details: `{COMMAND} {escape(truncate(event.job_id, MAX_JOB_ID_SHOWN))}`")
+    if event.job_id:
+        parts.append(f"Details: `{COMMAND} {escape(truncate(event.job_id, MAX_JOB_ID_SHOWN))}`")
     return " · ".join(parts)
 
 
@@ -877,6 +898,20 @@ def action_denied(reason: str) -> SlackMessage:
     """Tell a user that a button or command of theirs was rejected, and why."""
     safe = escape(reason).strip() or "This action is not allowed."
     return _message(safe, [_section(f":no_entry: {safe}")])
+
+
+_ACCESS_DENIED = {
+    "not_admin": "Only the bot's admins can stop watches, snooze them or change settings.",
+    "channel_not_allowed": "Job metrics are not available in this channel. "
+    "Ask an admin of the bot which channel to use.",
+    "user_not_allowed": "You are not allowed to query or watch jobs. "
+    "Ask an admin of the bot to add you.",
+}
+
+
+def access_denied(denial: str) -> SlackMessage:
+    """Tell a user politely that the access settings reject their request."""
+    return action_denied(_ACCESS_DENIED.get(denial, "This request is not allowed."))
 
 
 def watch_stopped_by(user_id: str, job_id: str) -> SlackMessage:

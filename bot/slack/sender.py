@@ -7,9 +7,9 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine.watcher import DeliveryError
+from bot.slack.installations import WorkspaceClients
 from bot.slack.messages import alert_message, card_message
 from bot.storage.store import AlertClaim, CardClaim
 
@@ -30,15 +30,11 @@ PERMANENT_ERRORS = {
 }
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    """A Web API client that never retries on its own: a retried post could appear twice, so
-    the engine decides about every retry."""
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], timeout=15)
-
-
 class SlackAlertSender:
-    def __init__(self, client: AsyncWebClient):
-        self.client = client
+    """Posts with the bot token of each alert's workspace."""
+
+    def __init__(self, clients: WorkspaceClients):
+        self.clients = clients
 
     async def send(self, alert: AlertClaim) -> str:
         """Post an alert, as a reply in its card's thread when it has one."""
@@ -46,8 +42,9 @@ class SlackAlertSender:
         thread: dict[str, Any] = {}
         if alert.thread_ts:
             thread = {"thread_ts": alert.thread_ts, "reply_broadcast": alert.broadcast}
+        client = await self.clients.for_team(alert.team_id)
         response = await _call(
-            self.client.chat_postMessage,
+            client.chat_postMessage,
             channel=alert.channel_id,
             text=message.text,
             blocks=message.blocks,
@@ -61,8 +58,9 @@ class SlackAlertSender:
     async def update_card(self, card: CardClaim) -> None:
         """Redraw a watch's card in place."""
         message = card_message(card.view)
+        client = await self.clients.for_team(card.team_id)
         await _call(
-            self.client.chat_update,
+            client.chat_update,
             channel=card.channel_id,
             ts=card.card_ts,
             text=message.text,

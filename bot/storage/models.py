@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -59,6 +61,7 @@ class WatchStatus:
     FINISHED = "finished"  # the job reached a final state with final usage
     STOPPED = "stopped"  # the job is no longer found
     UNWATCHED = "unwatched"  # a user stopped the watch
+    UNINSTALLED = "uninstalled"  # the app was uninstalled from the workspace or its token revoked
 
     POLLED = (ACTIVE, PAUSED)
 
@@ -190,3 +193,10 @@ class AuditEntry(Base):
     job_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# slack_sdk's installation and OAuth state stores keep their own tables; they are declared here
+# too so that the migrations and the models can be compared as one schema.
+SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")

@@ -7,7 +7,7 @@ transaction is ever held across an HTTP call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +52,8 @@ class WatchClaim:
     refresh_requested: bool = False
     card_synced_at: datetime | None = None
     settings: ChannelSettings = ChannelSettings()
+    # The watch's next_poll_at when claimed: how late a poll runs is the time after it.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class CardClaim:
     card_ts: str
     version: int
     view: CardView
+    # When the card was last redrawn, and the end of this claim's lease.
+    synced_at: datetime | None = None
+    lease_until: datetime | None = None
 
 
 class Store:
@@ -174,6 +179,28 @@ class Store:
             watch.status = WatchStatus.UNWATCHED
             watch.updated_at = now
             return True
+
+    def stop_team_watches(self, team_id: str, now: datetime) -> int:
+        """Stop every polled watch of a workspace that uninstalled the app; return how many.
+        Their pending alerts are marked failed, since nothing can be posted there any more."""
+        with self._sessions.begin() as session:
+            watches = session.scalars(
+                select(Watch).where(Watch.team_id == team_id, Watch.status.in_(WatchStatus.POLLED))
+            ).all()
+            for watch in watches:
+                watch.status = WatchStatus.UNINSTALLED
+                watch.updated_at = now
+                watch.lease_owner = None
+                watch.lease_until = None
+            session.execute(
+                update(Alert)
+                .where(Alert.team_id == team_id, Alert.status == AlertStatus.PENDING)
+                .values(
+                    status=AlertStatus.FAILED, error="the app was uninstalled from the workspace"
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return len(watches)
 
     def set_thresholds(self, watch_id: int, thresholds: Sequence[float], now: datetime) -> None:
         """Change an active watch's thresholds and redraw its card."""
@@ -288,21 +315,15 @@ class Store:
     ) -> bool:
         """Write a poll's snapshot, watch changes and alerts together, while `owner` holds the
         lease; return False (and write nothing) when the lease was lost or the watch removed."""
-        with self._sessions.begin() as session:
-            watch = session.get(Watch, claim.id, with_for_update=True)
-            if (
-                watch is None
-                or watch.lease_owner != owner
-                or watch.status not in WatchStatus.POLLED
-            ):
-                return False
+        return self.record_polls([(claim, outcome)], owner, now)[0]
 
-            _apply_outcome(watch, outcome, now)
-            if outcome.snapshot is not None:
-                _store_snapshot(session, watch.id, outcome.snapshot, now)
-            for alert in outcome.alerts:
-                _insert_alert(session, watch.id, alert, now)
-            return True
+    def record_polls(
+        self, results: Sequence[tuple[WatchClaim, PollOutcome]], owner: str, now: datetime
+    ) -> list[bool]:
+        """Write several polls as `record_poll` does, in one transaction; return for each
+        whether it was written."""
+        with self._sessions.begin() as session:
+            return [_record_one(session, claim, owner, outcome, now) for claim, outcome in results]
 
     # Delivery.
 
@@ -383,24 +404,49 @@ class Store:
 
     # Cards.
 
-    def claim_dirty_cards(self, *, limit: int) -> list[CardClaim]:
-        """Watches whose card content changed since it was last posted."""
-        with self._sessions() as session:
+    def claim_dirty_cards(self, *, limit: int, now: datetime, lease: timedelta) -> list[CardClaim]:
+        """Lease watches whose card content changed since it was last posted.
+
+        While a card is being redrawn, `card_synced_at` holds the end of its lease, a time in
+        the future, so that another worker skips it until the lease ends; `mark_card_synced`
+        or `release_card` end the lease.
+        """
+        with self._sessions.begin() as session:
             watches = session.scalars(
                 select(Watch)
                 .where(Watch.card_ts.is_not(None), Watch.card_version > Watch.card_synced_version)
+                .where(or_(Watch.card_synced_at.is_(None), Watch.card_synced_at <= now))
                 .order_by(Watch.updated_at)
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
             snapshots = _snapshots_of(session, [watch.id for watch in watches])
-            return [_card_claim(watch, snapshots.get(watch.id)) for watch in watches]
+            claims = [_card_claim(watch, snapshots.get(watch.id)) for watch in watches]
+            for watch in watches:
+                watch.card_synced_at = now + lease
+            return [replace(claim, lease_until=now + lease) for claim in claims]
+
+    def release_card(self, card: CardClaim) -> None:
+        """End a card's lease without redrawing it, for a later tick to try again."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Watch)
+                .where(Watch.id == card.watch_id, Watch.card_synced_at == card.lease_until)
+                .values(card_synced_at=card.synced_at)
+            )
 
     def mark_card_synced(self, watch_id: int, version: int, now: datetime) -> None:
+        """Record that the card shows `version`, and end its lease."""
         with self._sessions.begin() as session:
             session.execute(
                 update(Watch)
                 .where(Watch.id == watch_id, Watch.card_synced_version < version)
                 .values(card_synced_version=version, card_synced_at=now)
+            )
+            session.execute(
+                update(Watch)
+                .where(Watch.id == watch_id, Watch.card_synced_at > now)
+                .values(card_synced_at=now)
             )
 
     def mark_alert_sent(self, alert_id: int, owner: str, message_ts: str, now: datetime) -> None:
@@ -440,6 +486,27 @@ class Store:
                     lease_until=None,
                 )
             )
+
+    def release_all_leases(self, now: datetime) -> int:
+        """End every lease on watches, alerts and cards; return how many rows had one.
+
+        Only for SQLite at startup: the process lock proves that no other bot process runs,
+        so every lease left belongs to a process that died. Without this, a killed process's
+        watches would wait for their lease to run out before anyone polled them again.
+        """
+        with self._sessions.begin() as session:
+            released = 0
+            for table in (Watch, Alert):
+                result = session.execute(
+                    update(table)
+                    .where(table.lease_owner.is_not(None))
+                    .values(lease_owner=None, lease_until=None)
+                )
+                released += result.rowcount or 0
+            cards = session.execute(
+                update(Watch).where(Watch.card_synced_at > now).values(card_synced_at=None)
+            )
+            return released + (cards.rowcount or 0)
 
     # Reads for health checks and tests.
 
@@ -548,6 +615,7 @@ def _claim(
         announced_position=watch.announced_position,
         error_count=watch.error_count,
         previous=snapshot,
+        due_at=watch.next_poll_at,
         previous_observed_at=observed_at,
         card_ts=watch.card_ts,
         last_queue_alert_at=watch.last_queue_alert_at,
@@ -555,6 +623,21 @@ def _claim(
         card_synced_at=watch.card_synced_at,
         settings=settings or ChannelSettings(),
     )
+
+
+def _record_one(
+    session: Session, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime
+) -> bool:
+    watch = session.get(Watch, claim.id, with_for_update=True)
+    if watch is None or watch.lease_owner != owner or watch.status not in WatchStatus.POLLED:
+        return False
+
+    _apply_outcome(watch, outcome, now)
+    if outcome.snapshot is not None:
+        _store_snapshot(session, watch.id, outcome.snapshot, now)
+    for alert in outcome.alerts:
+        _insert_alert(session, watch.id, alert, now)
+    return True
 
 
 def _apply_outcome(watch: Watch, outcome: PollOutcome, now: datetime) -> None:
@@ -628,6 +711,7 @@ def _alert_claim(alert: Alert, snoozed_until: datetime | None) -> AlertClaim:
     )
 
 
+UNINSTALLED_ERROR = "the app was uninstalled from the workspace"
 _OVERTAKING_KINDS = ("queue_moved", "started", "finished", "not_found")
 
 
@@ -672,7 +756,13 @@ def _card_claim(watch: Watch, snapshot: tuple[JobSnapshot, datetime] | None) -> 
     )
     assert watch.card_ts is not None
     return CardClaim(
-        watch.id, watch.team_id, watch.channel_id, watch.card_ts, watch.card_version, view
+        watch.id,
+        watch.team_id,
+        watch.channel_id,
+        watch.card_ts,
+        watch.card_version,
+        view,
+        synced_at=watch.card_synced_at,
     )
 
 

@@ -210,3 +210,22 @@ def _pending(harness: Harness) -> int:
     service = harness.stack.service
     assert service is not None
     return service.store.count_alerts(AlertStatus.PENDING)
+
+
+async def test_posts_to_one_channel_are_paced(harness: Harness) -> None:
+    jobs = ["c5dge2d3rn7breq27i9g", "d305ck0ocacs73ajagvg", "d7gthd493s0c738s1gk0"]
+    for job_id in jobs:
+        harness.ibm.add(ScriptedJob(job_id, queue_positions=(0,), step_seconds=10, run_seconds=500))
+        await harness.stack.command(f"watch {job_id}")
+    await harness.until(lambda: len(harness.slack.posts(CHANNEL_ID)) == 3)
+    for job_id in jobs:
+        await harness.settle(job_id)
+
+    harness.ibm.advance(15)
+    await harness.until(lambda: len(harness.alerts()) == 3, timeout=15)
+
+    replies = [call for call in harness.slack.posts(CHANNEL_ID) if call.params.get("thread_ts")]
+    times = sorted(call.at for call in replies)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert len(gaps) == 2
+    assert min(gaps) >= 0.9

@@ -272,7 +272,11 @@ ALERT_SNAPSHOTS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(EventKind))
+# Kinds about one job; the API notices to the operator channel name no job.
+JOB_KINDS = [kind for kind in EventKind if not kind.value.startswith("api_")]
+
+
+@pytest.mark.parametrize("kind", JOB_KINDS)
 def test_alert_every_kind(kind: EventKind) -> None:
     alert = event(
         kind,
@@ -290,7 +294,19 @@ def test_alert_every_kind(kind: EventKind) -> None:
     assert not RAW_MENTION.search(joined(message))
 
 
-@pytest.mark.parametrize("kind", list(EventKind))
+@pytest.mark.parametrize("kind", [EventKind.API_DEGRADED, EventKind.API_RECOVERED])
+def test_api_notice_names_no_job(kind: EventKind) -> None:
+    notice = JobEvent(kind=kind, job_id="", key=kind.value, error_message="HTTP 500 <!channel>")
+
+    message = messages.alert_message(notice)
+
+    assert_valid(message)
+    assert "IBM Quantum API" in message.text
+    assert "Details:" not in joined(message)
+    assert not RAW_MENTION.search(joined(message))
+
+
+@pytest.mark.parametrize("kind", JOB_KINDS)
 def test_alert_without_snapshot(kind: EventKind) -> None:
     message = messages.alert_message(event(kind))
 
