@@ -100,6 +100,8 @@ class SlackStandIn:
         self._ts_counter = itertools.count()
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._codes: dict[str, str] = {}
+        # The WebSocket URL apps.connections.open hands out, for Socket Mode tests.
+        self.socket_mode_url: str | None = None
         self._token_teams: dict[str, str] = {}
         self._members: dict[str, list[str]] = {}
         self._usergroups: dict[str, list[str]] = {}
@@ -360,6 +362,10 @@ class SlackStandIn:
             return _auth_test(headers.get("X-Stand-In-Team") or TEAM_ID)
         if method == "oauth.v2.access":
             return self._oauth_access(params)
+        if method == "apps.connections.open":
+            if self.socket_mode_url is None:
+                return _error("socket_mode_not_enabled")
+            return _Answer(200, {"ok": True, "url": self.socket_mode_url})
         responders = {
             "chat.postMessage": self._post_message,
             "chat.update": self._update_message,
