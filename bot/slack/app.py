@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 CARD_ACTIONS = ("card_refresh", "card_snooze", "card_stop")
 
-# The bot token scopes the app asks for at install, and what each is for.
+# Bot token scopes requested at install, and what each is for.
 BOT_SCOPES = (
     "commands",  # the /jobmetrics slash command
     "chat:write",  # cards, alerts and replies
@@ -32,7 +32,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 
 @dataclass(frozen=True)
 class OAuthSetup:
-    """What multi-workspace installs need: the app's credentials and the stores."""
+    """Credentials and stores that multi-workspace installs need."""
 
     client_id: str
     client_secret: str
@@ -47,7 +47,7 @@ def build_bolt_app(
     client: AsyncWebClient,
     oauth: OAuthSetup | None = None,
 ) -> AsyncApp:
-    """The Bolt app. `client` carries the Web API base URL, and the bot token unless `oauth`
+    """Build the Bolt app. `client` carries the Web API base URL, and the bot token unless `oauth`
     is given, in which case each request's workspace token comes from the installations."""
     if oauth is None:
         app = AsyncApp(signing_secret=signing_secret, client=client)

@@ -26,7 +26,7 @@ CLIENT_CACHE_SECONDS = 300.0
 
 
 def make_client(token: str | None, base_url: str) -> AsyncWebClient:
-    """A Web API client that never retries on its own: a retried post could appear twice, so
+    """Create a Web API client that never retries on its own: a retried post could appear twice, so
     the engine decides about every retry."""
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], timeout=15)
 
@@ -103,7 +103,7 @@ class WorkspaceClients:
         self._clients: dict[str, tuple[float, AsyncWebClient]] = {}
 
     async def for_team(self, team_id: str) -> AsyncWebClient:
-        """The client for a team; raises DeliveryError when the app is not installed there."""
+        """Return the client for a team; raise DeliveryError when the app is not installed there."""
         if self.installations is None:
             assert self.default is not None, "a single-workspace deployment needs a bot token"
             return self.default
