@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.steady --watches 10000 --interval 30 --duration 180
 
-The simulated IBM API runs in its own process with that many running jobs; this process runs
-the poll ticks (one per second, as the bot's scheduler does) over a SQLite file. Due times
+The simulated IBM API runs in its own process with that many running jobs. This process runs
+the poll ticks over a SQLite file, one per second as the bot's scheduler does. Due times
 start spread over one interval. After one interval of warm-up it reports how late polls ran
 (poll start minus next_poll_at), the CPU share of one core, and the peak RSS.
 """
@@ -75,7 +75,7 @@ async def run(sim: SimProcess, args: argparse.Namespace, database: Path) -> dict
 
 
 async def tick(poller: Poller) -> int:
-    """One scheduler tick: poll what is due, then sleep until the next second."""
+    """Poll what is due, then sleep until the next second, as one scheduler tick does."""
     began = time.monotonic()
     polled = await poller.poll_due()
     await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - began)))
