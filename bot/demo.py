@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TextIO
 
 from bot.domain.snapshot import ApiFlavor
 from bot.sim.ibm_api import ScriptedJob
@@ -134,7 +135,7 @@ def missing_alerts(scenario: Scenario, calls: list[RecordedCall]) -> list[tuple[
     return [item for item in scenario.expected if item not in seen]
 
 
-async def play(scenario: Scenario, out: object = sys.stdout) -> bool:
+async def play(scenario: Scenario, out: TextIO = sys.stdout) -> bool:
     """Run a scenario and print its transcript; return whether every expected alert arrived."""
     write = out.write
     started = time.monotonic()

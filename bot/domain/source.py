@@ -13,7 +13,8 @@ class JobSource(Protocol):
     Raises a `bot.domain.errors.JobSourceError` subclass on every failure.
     """
 
-    flavor: ApiFlavor
+    @property
+    def flavor(self) -> ApiFlavor: ...
 
     async def fetch(self, job_id: str, instance: str | None = None) -> JobSnapshot:
         """Fetch a job. With no instance, try each configured instance in turn and set
