@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         None,
         description="Channel ID told once when the IBM API degrades and once when it recovers.",
     )
+    operator_team_id: str | None = Field(
+        None,
+        description="Workspace (team) ID of OPERATOR_CHANNEL. Needed with multi-workspace "
+        "installs, so that the notices are posted with that workspace's token.",
+    )
     allowed_channels: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated channel IDs where jobs may be queried and watched; "

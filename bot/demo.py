@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.domain.snapshot import ApiFlavor
 from bot.sim.ibm_api import ScriptedJob
 from bot.sim.slack_api import RecordedCall
-from bot.sim.stack import LocalStack
+from bot.sim.stack import LocalStack, StackSecrets
 
 # The simulated IBM clock runs this many times faster than real time.
 SPEED = 10.0
@@ -135,7 +135,9 @@ def missing_alerts(scenario: Scenario, calls: list[RecordedCall]) -> list[tuple[
     return [item for item in scenario.expected if item not in seen]
 
 
-async def play(scenario: Scenario, out: TextIO = sys.stdout) -> bool:
+async def play(
+    scenario: Scenario, out: TextIO = sys.stdout, known_secrets: StackSecrets | None = None
+) -> bool:
     """Run a scenario and print its transcript; return whether every expected alert arrived."""
     write = out.write
     started = time.monotonic()
@@ -145,6 +147,7 @@ async def play(scenario: Scenario, out: TextIO = sys.stdout) -> bool:
         poll_interval=0.3,
         oncall_channel=ONCALL_CHANNEL,
         oncall_mention="<!here>",
+        known_secrets=known_secrets,
     ) as stack:
         stack.ibm.add(*scenario.jobs)
         for text in scenario.commands:

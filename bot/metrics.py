@@ -25,22 +25,28 @@ class BotMetrics:
     def __init__(self, pending_alerts: Callable[[], int]):
         self.registry = CollectorRegistry()
         self.polls = Counter(
-            "jobmetrics_polls", "IBM API fetches of watched jobs, by outcome.", ["outcome"],
+            "jobmetrics_polls",
+            "IBM API fetches of watched jobs, by outcome.",
+            ["outcome"],
             registry=self.registry,
         )
         self.poll_errors = Counter(
-            "jobmetrics_poll_errors", "Failed IBM API fetches, by error kind.", ["kind"],
+            "jobmetrics_poll_errors",
+            "Failed IBM API fetches, by error kind.",
+            ["kind"],
             registry=self.registry,
         )
         self.alerts_sent = Counter(
             "jobmetrics_alerts_sent", "Alerts posted to Slack.", registry=self.registry
         )
         self.delivery_errors = Counter(
-            "jobmetrics_delivery_errors", "Failed Slack posts and card edits.",
+            "jobmetrics_delivery_errors",
+            "Failed Slack posts and card edits.",
             registry=self.registry,
         )
         self.alerts_pending = Gauge(
-            "jobmetrics_alerts_pending", "Alerts stored and not yet posted.",
+            "jobmetrics_alerts_pending",
+            "Alerts stored and not yet posted.",
             registry=self.registry,
         )
         self.alerts_pending.set_function(pending_alerts)

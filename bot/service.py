@@ -70,7 +70,10 @@ class BotService:
         self.request_budget = RequestBudget(settings.ibm_max_requests_per_second)
         self.metrics = BotMetrics(lambda: self.store.count_alerts(AlertStatus.PENDING))
         self.api_health = ApiHealth(
-            NoticeStore(self.database), clock, operator_channel=settings.operator_channel
+            NoticeStore(self.database),
+            clock,
+            operator_channel=settings.operator_channel,
+            operator_team=settings.operator_team_id or "",
         )
         self.source = TrackedSource(
             source or IbmJobSource.from_settings(settings, budget=self.request_budget),
@@ -112,7 +115,11 @@ class BotService:
         )
         signing_secret = _secret(settings.slack_signing_secret, PLACEHOLDER_SIGNING_SECRET)
         self.web = build_web_app(
-            self.bolt, self.health, guard=ReplayGuard(signing_secret), metrics=self.render_metrics
+            self.bolt,
+            self.health,
+            guard=ReplayGuard(signing_secret),
+            metrics=self.render_metrics,
+            liveness_check=self.liveness,
         )
         # A due alert not posted within this long means the delivery loop is stuck.
         self.delivery_stale_after = DELIVERY_STALE_AFTER
@@ -211,6 +218,14 @@ class BotService:
             "oldest_due_alert": oldest_due.isoformat() if oldest_due else None,
         }
         return database_ok and ticking and delivering and not api.degraded, details
+
+    async def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether this process still works: its scheduler ticks. Outages of the IBM API, Slack
+        or the database are left to /healthz, since restarting the process cannot fix them."""
+        last_tick = self.engine.last_poll_tick or self.scheduler.started_at
+        stale_after = timedelta(seconds=max(30.0, 10 * self.scheduler.tick_seconds))
+        ticking = last_tick is not None and self.clock() - last_tick < stale_after
+        return ticking, {"scheduler_last_tick": last_tick.isoformat() if last_tick else None}
 
     def _pending_figures(self) -> tuple[int, datetime | None]:
         pending = self.store.count_alerts(AlertStatus.PENDING)

@@ -61,7 +61,8 @@ def postgres_schema_url() -> Iterator[str]:
     """A URL whose connections use a new, empty schema, dropped after the test."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
+    # Pre-ping: a test may restart the server, which closes pooled connections.
+    admin = create_engine(POSTGRES_URL, pool_pre_ping=True)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
 

@@ -1,4 +1,4 @@
-"""The IBM API's health as the bot sees it: a small state machine and the source that feeds it.
+"""The IBM API's health as the bot observes it: a state machine and the source feeding it.
 
 States are `ok` and `degraded`. The API turns degraded after `failures_to_degrade` failed
 requests in a row (across polls and watches), or when requests keep failing for
@@ -45,11 +45,13 @@ class ApiHealth:
         clock: Clock,
         *,
         operator_channel: str | None,
+        operator_team: str = "",
         policy: HealthPolicy = HealthPolicy(),
     ):
         self.notices = notices
         self.clock = clock
         self.operator_channel = operator_channel
+        self.operator_team = operator_team
         self.policy = policy
         self.last_success: datetime | None = None
         self.failures = 0
@@ -112,7 +114,7 @@ class ApiHealth:
                 self.notices.add_notice,
                 event,
                 episode=episode,
-                team_id="",
+                team_id=self.operator_team,
                 channel_id=self.operator_channel,
                 now=self.clock(),
             )
@@ -120,7 +122,7 @@ class ApiHealth:
         self._degraded = degraded
         self._episode = episode
         if degraded:
-            log.warning("IBM API degraded: %s; alerts may be late", detail)
+            log.warning("IBM API degraded, alerts may be late: %s", detail)
         else:
             log.warning("IBM API recovered: %s", detail)
 
@@ -135,9 +137,7 @@ class ApiHealth:
 class TrackedSource:
     """A JobSource that reports each fetch to the API health and to an optional observer."""
 
-    def __init__(
-        self, source: JobSource, health: ApiHealth, observer: FetchObserver | None = None
-    ):
+    def __init__(self, source: JobSource, health: ApiHealth, observer: FetchObserver | None = None):
         self.source = source
         self.health = health
         self.observer = observer

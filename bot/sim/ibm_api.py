@@ -319,6 +319,11 @@ class IbmApiSimulator:
         with self._lock:
             self._faults.append(_QueuedFault(fault, count, job_id, endpoint))
 
+    def clear_faults(self) -> None:
+        """Forget every fault queued by fail_next."""
+        with self._lock:
+            self._faults.clear()
+
     def revoke_tokens(self) -> None:
         """Forget every IAM token issued, so the next platform request answers 401."""
         with self._lock:

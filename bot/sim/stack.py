@@ -10,6 +10,7 @@ import asyncio
 import re
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,28 @@ INSTANCE_CRNS = (
 )
 
 
+@dataclass(frozen=True)
+class StackSecrets:
+    """The secrets a local stack uses; random unless a test needs to know them."""
+
+    signing_secret: str
+    bot_token: str
+    ibm_token: str
+    ibm_api_key: str
+
+    @classmethod
+    def random(cls) -> StackSecrets:
+        return cls(
+            signing_secret=secrets.token_hex(16),
+            bot_token="xoxb-" + secrets.token_hex(12),
+            ibm_token=secrets.token_urlsafe(16),
+            ibm_api_key=secrets.token_urlsafe(16),
+        )
+
+    def values(self) -> tuple[str, ...]:
+        return (self.signing_secret, self.bot_token, self.ibm_token, self.ibm_api_key)
+
+
 class LocalStack:
     """Start with `async with LocalStack(...) as stack:`; the bot serves until the block ends."""
 
@@ -47,13 +70,15 @@ class LocalStack:
         database_url: str | None = None,
         sim_speed: float = 0.0,
         poll_interval: float = 0.2,
+        known_secrets: StackSecrets | None = None,
         **settings: Any,
     ):
+        chosen = known_secrets or StackSecrets.random()
         self.flavor = flavor
         self.ibm = IbmApiSimulator(
             speed=sim_speed,
-            api_key=secrets.token_urlsafe(16),
-            admin_token=secrets.token_urlsafe(16),
+            api_key=chosen.ibm_api_key,
+            admin_token=chosen.ibm_token,
             crns=INSTANCE_CRNS,
         )
         self.slack = SlackStandIn()
@@ -61,8 +86,8 @@ class LocalStack:
         self._database_url = database_url
         self._poll_interval = poll_interval
         self._extra_settings = settings
-        self.signing_secret = secrets.token_hex(16)
-        self.bot_token = "xoxb-" + secrets.token_hex(12)
+        self.signing_secret = chosen.signing_secret
+        self.bot_token = chosen.bot_token
         self.service: BotService | None = None
         self._task: asyncio.Task[None] | None = None
         self._http = httpx.AsyncClient(timeout=10)

@@ -1,4 +1,4 @@
-"""What each `/jobmetrics` subcommand and card button does, apart from how Bolt delivers it."""
+"""Handlers of each `/jobmetrics` subcommand and card button, apart from how Bolt delivers them."""
 
 from __future__ import annotations
 
@@ -153,7 +153,9 @@ class JobMetricsCommands:
         client: AsyncWebClient,
     ) -> None:
         # The Watch button comes here without passing through run().
-        if not await self._permitted(Permission.QUERY, caller, respond, client, request_name="watch"):
+        if not await self._permitted(
+            Permission.QUERY, caller, respond, client, request_name="watch"
+        ):
             return
         key = WatchKey(caller.team_id, caller.channel_id, job_id)
         existing = await asyncio.to_thread(self.store.get_watch, key)
@@ -173,7 +175,7 @@ class JobMetricsCommands:
         )
         chosen = thresholds or _default_thresholds(channel, self.defaults)
         now = self.clock()
-        watch_id, _ = await asyncio.to_thread(
+        watch_id, created = await asyncio.to_thread(
             self.store.add_watch,
             key,
             user_id=caller.user_id,
@@ -183,6 +185,12 @@ class JobMetricsCommands:
             baseline=baseline,
             now=now,
         )
+        if not created:
+            # The same command arrived twice at once (a Slack retry) and the other copy won.
+            current = await asyncio.to_thread(self.store.get_watch, key)
+            current_thresholds = current.thresholds if current is not None else []
+            await self._rewatch(watch_id, job_id, thresholds, current_thresholds, caller, respond)
+            return
         log.info("watch added job_id=%s %s thresholds=%s", job_id, caller, chosen)
 
         card = CardView(watch_id, job_id, baseline, tuple(sorted(set(chosen))), "active", now)
@@ -205,7 +213,8 @@ class JobMetricsCommands:
         caller: Caller,
         respond: Respond,
     ) -> None:
-        """A job this channel already watches keeps its card; new thresholds replace the old."""
+        """Keep the card of a job this channel already watches, replacing its thresholds if new
+        ones are given."""
         if thresholds:
             await asyncio.to_thread(self.store.set_thresholds, watch_id, thresholds, self.clock())
             await self._audit(caller, "thresholds", job_id, f"thresholds={list(thresholds)}")
@@ -367,7 +376,7 @@ class JobMetricsCommands:
 
 
 def _permission_of(command: Any) -> Permission | None:
-    """The permission a command needs; None for help, which anyone may read."""
+    """Return the permission a command needs; None for help, which anyone may read."""
     if isinstance(command, cmd.HelpCommand):
         return None
     if isinstance(command, cmd.ShowCommand | cmd.WatchCommand | cmd.ListCommand):
@@ -398,7 +407,7 @@ def _default_thresholds(channel: ChannelSettings, defaults: Defaults) -> tuple[f
 
 
 def _apply_setting(current: ChannelSettings, command: Any) -> ChannelSettings:
-    """The channel's settings with one change applied."""
+    """Return the channel's settings with one change applied."""
     if isinstance(command, cmd.SetThresholdsCommand):
         return replace(current, thresholds=command.thresholds)
     if isinstance(command, cmd.SetOncallCommand):
@@ -422,7 +431,7 @@ async def _channel_members(client: AsyncWebClient, channel_id: str) -> frozenset
 
 
 async def _reply(respond: Respond, message: SlackMessage) -> None:
-    """Answer the caller only, through the command's response_url."""
+    """Reply to the caller only, through the command's response_url."""
     await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
 
 

@@ -78,8 +78,10 @@ class ReplayGuard:
         """Return the verdict on one request; remember it when it is new and validly signed."""
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
-        if not self._verifier.is_valid(body, timestamp, signature):
+        if not timestamp.isdigit() or not signature:
             return Verdict.PASS  # Bolt rejects it with 401
+        if not self._verifier.is_valid(body, timestamp, signature):
+            return Verdict.PASS
 
         now = self._clock()
         self._forget_expired(now)

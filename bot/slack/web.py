@@ -28,7 +28,10 @@ def build_web_app(
     *,
     guard: ReplayGuard | None = None,
     metrics: MetricsRenderer | None = None,
+    liveness_check: HealthCheck | None = None,
 ) -> Starlette:
+    """Routes: Bolt's endpoints, /healthz for readiness (fails while a dependency such as the
+    IBM API is down), /livez for liveness (fails only when this process stopped working)."""
     handler = AsyncSlackRequestHandler(bolt_app)
 
     async def slack_events(request: Request) -> Response:
@@ -44,11 +47,11 @@ def build_web_app(
         return Response(body, media_type=content_type)
 
     async def healthz(_request: Request) -> Response:
-        healthy, details = await health_check()
-        return JSONResponse(
-            {"status": "ok" if healthy else "failing", **details},
-            status_code=200 if healthy else 503,
-        )
+        return _health_response(*await health_check())
+
+    async def livez(_request: Request) -> Response:
+        check = liveness_check or health_check
+        return _health_response(*await check())
 
     return Starlette(
         routes=[
@@ -57,8 +60,16 @@ def build_web_app(
             Route("/slack/install", slack_events, methods=["GET"]),
             Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
             *([Route("/metrics", metrics_endpoint, methods=["GET"])] if metrics else []),
         ]
+    )
+
+
+def _health_response(healthy: bool, details: dict[str, Any]) -> Response:
+    return JSONResponse(
+        {"status": "ok" if healthy else "failing", **details},
+        status_code=200 if healthy else 503,
     )
 
 

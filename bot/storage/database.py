@@ -36,6 +36,11 @@ def _configure_sqlite(connection: Any, _record: Any) -> None:
     connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode, NORMAL syncs the log at checkpoints rather than at every commit. A crash of
+    # the process loses nothing. A power loss or OS crash can undo the last commits, though the
+    # database stays consistent: the polls in them run again and queue their alerts again, and
+    # an alert whose "sent" mark was undone is posted a second time.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -110,7 +111,11 @@ def settings_in(session: Session, team_id: str, channel_id: str) -> ChannelSetti
     row = session.get(ChannelSettingsRow, (team_id, channel_id))
     if row is None:
         return ChannelSettings()
+    return settings_from_row(row)
 
+
+def settings_from_row(row: Any) -> ChannelSettings:
+    """Build settings from a `channel_settings` row: an ORM object or a Core result row."""
     quiet = None
     if row.quiet_start and row.quiet_end:
         quiet = QuietHours(

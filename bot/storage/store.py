@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -19,9 +19,10 @@ from bot.domain.cards import CardView, ThresholdForecast
 from bot.domain.channel_settings import ChannelSettings
 from bot.domain.events import JobEvent
 from bot.domain.snapshot import JobSnapshot
+from bot.storage import poll_sql
 from bot.storage.database import make_session_factory
 from bot.storage.models import Alert, AlertStatus, Snapshot, Watch, WatchStatus
-from bot.storage.settings_store import SettingsStore, release_held_alerts, settings_in
+from bot.storage.settings_store import SettingsStore, release_held_alerts, settings_from_row
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class WatchClaim:
     announced_position: int | None
     error_count: int
     previous: JobSnapshot | None
+    # When `previous` was first observed: the snapshot row is rewritten only when it changes.
     previous_observed_at: datetime | None = None
     card_ts: str | None = None
     last_queue_alert_at: datetime | None = None
@@ -152,19 +154,39 @@ class Store:
         baseline: JobSnapshot | None,
         now: datetime,
     ) -> tuple[int, bool]:
-        """Create or re-activate the watch of `key`; return its id and whether it is new."""
+        """Create the watch of `key`, or re-activate an ended one; return its id and whether
+        it is new. An active watch is left as it is, so a command Slack delivers twice, even
+        to two processes at once, makes one watch."""
+        arguments = (key, user_id, flavor, instance, thresholds, baseline, now)
+        try:
+            return self._add_watch(*arguments)
+        except IntegrityError:
+            # Another request inserted the same watch between our read and our insert.
+            return self._add_watch(*arguments)
+
+    def _add_watch(
+        self,
+        key: WatchKey,
+        user_id: str | None,
+        flavor: str,
+        instance: str | None,
+        thresholds: Sequence[float],
+        baseline: JobSnapshot | None,
+        now: datetime,
+    ) -> tuple[int, bool]:
         with self._sessions.begin() as session:
-            watch = session.scalars(_watch_query(key)).one_or_none()
-            created = watch is None or watch.status not in WatchStatus.POLLED
+            watch = session.scalars(_watch_query(key).with_for_update()).one_or_none()
+            if watch is not None and watch.status in WatchStatus.POLLED:
+                return watch.id, False
+
             if watch is None:
                 watch = Watch(team_id=key.team_id, channel_id=key.channel_id, job_id=key.job_id)
                 watch.created_at = now
                 session.add(watch)
-
             _reset_watch(watch, user_id, flavor, instance, thresholds, baseline, now)
             session.flush()
             _store_snapshot(session, watch.id, baseline, now)
-            return watch.id, created
+            return watch.id, True
 
     def remove_watch(self, key: WatchKey, *, now: datetime, user_id: str | None = None) -> bool:
         """Stop polling the watch of `key`; return False when no such watch is active."""
@@ -288,27 +310,16 @@ class Store:
         self, owner: str, *, now: datetime, limit: int, lease: timedelta
     ) -> list[WatchClaim]:
         """Lease up to `limit` due watches to `owner`; other replicas skip locked rows."""
-        with self._sessions.begin() as session:
-            watches = session.scalars(
-                select(Watch)
-                .where(Watch.status.in_(WatchStatus.POLLED), Watch.next_poll_at <= now)
-                .where(or_(Watch.lease_until.is_(None), Watch.lease_until < now))
-                .order_by(Watch.next_poll_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for watch in watches:
-                watch.lease_owner = owner
-                watch.lease_until = now + lease
+        with self.engine.begin() as connection:
+            rows = connection.execute(poll_sql.due_watches(now, limit)).all()
+            if not rows:
+                return []
+            ids = [row.id for row in rows]
+            connection.execute(poll_sql.lease_watches(ids, owner, now + lease))
+            settings = _settings_of(connection, rows)
 
-            snapshots = _snapshots_of(session, [watch.id for watch in watches])
-            settings = _settings_of(session, watches)
-            return [
-                _claim(
-                    watch, snapshots.get(watch.id), settings.get((watch.team_id, watch.channel_id))
-                )
-                for watch in watches
-            ]
+        # Snapshots are parsed after the commit, so that the write lock is held briefly.
+        return [_claim(row, settings.get((row.team_id, row.channel_id))) for row in rows]
 
     def record_poll(
         self, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime
@@ -321,9 +332,21 @@ class Store:
         self, results: Sequence[tuple[WatchClaim, PollOutcome]], owner: str, now: datetime
     ) -> list[bool]:
         """Write several polls as `record_poll` does, in one transaction; return for each
-        whether it was written."""
-        with self._sessions.begin() as session:
-            return [_record_one(session, claim, owner, outcome, now) for claim, outcome in results]
+        whether it was written.
+
+        A snapshot equal to the claim's previous one is not written again. Alerts whose dedup
+        key exists already are skipped.
+        """
+        if not results:
+            return []
+        with self.engine.begin() as connection:
+            leased = connection.scalars(
+                poll_sql.leased_watch_ids((claim.id for claim, _ in results), owner)
+            )
+            flags = _writable(results, set(leased))
+            written = [result for result, ok in zip(results, flags, strict=True) if ok]
+            _write_results(connection, written, owner, now)
+        return flags
 
     # Delivery.
 
@@ -407,9 +430,9 @@ class Store:
     def claim_dirty_cards(self, *, limit: int, now: datetime, lease: timedelta) -> list[CardClaim]:
         """Lease watches whose card content changed since it was last posted.
 
-        While a card is being redrawn, `card_synced_at` holds the end of its lease, a time in
-        the future, so that another worker skips it until the lease ends; `mark_card_synced`
-        or `release_card` end the lease.
+        While a card is being redrawn, `card_synced_at` contains the end of its lease, a time
+        in the future, so that another worker skips it until then. `mark_card_synced` and
+        `release_card` end the lease.
         """
         with self._sessions.begin() as session:
             watches = session.scalars(
@@ -591,18 +614,15 @@ def _snapshots_of(
 
 
 def _settings_of(
-    session: Session, watches: Sequence[Watch]
+    connection: Connection, watches: Sequence[Row[Any]]
 ) -> dict[tuple[str, str], ChannelSettings]:
     channels = {(watch.team_id, watch.channel_id) for watch in watches}
-    return {channel: settings_in(session, *channel) for channel in channels}
+    rows = connection.execute(poll_sql.channel_settings(channels))
+    return {(row.team_id, row.channel_id): settings_from_row(row) for row in rows}
 
 
-def _claim(
-    watch: Watch,
-    previous: tuple[JobSnapshot, datetime] | None,
-    settings: ChannelSettings | None,
-) -> WatchClaim:
-    snapshot, observed_at = previous if previous else (None, None)
+def _claim(watch: Row[Any], settings: ChannelSettings | None) -> WatchClaim:
+    data = watch.snapshot_data
     return WatchClaim(
         id=watch.id,
         team_id=watch.team_id,
@@ -614,9 +634,9 @@ def _claim(
         status=watch.status,
         announced_position=watch.announced_position,
         error_count=watch.error_count,
-        previous=snapshot,
+        previous=JobSnapshot.model_validate(data) if data is not None else None,
         due_at=watch.next_poll_at,
-        previous_observed_at=observed_at,
+        previous_observed_at=watch.snapshot_observed_at,
         card_ts=watch.card_ts,
         last_queue_alert_at=watch.last_queue_alert_at,
         refresh_requested=watch.refresh_requested,
@@ -625,73 +645,97 @@ def _claim(
     )
 
 
-def _record_one(
-    session: Session, claim: WatchClaim, owner: str, outcome: PollOutcome, now: datetime
-) -> bool:
-    watch = session.get(Watch, claim.id, with_for_update=True)
-    if watch is None or watch.lease_owner != owner or watch.status not in WatchStatus.POLLED:
-        return False
-
-    _apply_outcome(watch, outcome, now)
-    if outcome.snapshot is not None:
-        _store_snapshot(session, watch.id, outcome.snapshot, now)
-    for alert in outcome.alerts:
-        _insert_alert(session, watch.id, alert, now)
-    return True
+def _writable(results: Sequence[tuple[WatchClaim, PollOutcome]], leased: set[int]) -> list[bool]:
+    """Flag the results to write: those of leased watches, only the first of each watch,
+    because writing a result ends the lease."""
+    flags = []
+    for claim, _ in results:
+        flags.append(claim.id in leased)
+        leased.discard(claim.id)
+    return flags
 
 
-def _apply_outcome(watch: Watch, outcome: PollOutcome, now: datetime) -> None:
-    watch.status = outcome.status
-    watch.next_poll_at = outcome.next_poll_at
-    watch.error_count = outcome.error_count
-    watch.last_error = outcome.last_error
-    watch.last_polled_at = now
-    watch.updated_at = now
-    watch.lease_owner = None
-    watch.lease_until = None
-    watch.refresh_requested = False
-    if outcome.card_changed:
-        watch.card_version += 1
-    if outcome.last_queue_alert_at is not None:
-        watch.last_queue_alert_at = outcome.last_queue_alert_at
-    if outcome.snapshot is not None:
-        watch.job_state = outcome.snapshot.state.value
-        watch.announced_position = outcome.announced_position
-        watch.forecast_threshold = outcome.forecast.threshold_seconds if outcome.forecast else None
-        watch.forecast_at = outcome.forecast.expected_at if outcome.forecast else None
-        if outcome.snapshot.instance:
-            watch.instance = outcome.snapshot.instance
+def _write_results(
+    connection: Connection,
+    results: Sequence[tuple[WatchClaim, PollOutcome]],
+    owner: str,
+    now: datetime,
+) -> None:
+    """Write watch changes, changed snapshots and new alerts, one executemany each."""
+    dialect = connection.dialect.name
+    plain = [_watch_params(c, o, owner, now) for c, o in results if o.snapshot is None]
+    observed = [_watch_params(c, o, owner, now) for c, o in results if o.snapshot is not None]
+    snapshots = [_snapshot_params(c, o, now) for c, o in results if _snapshot_changed(c, o)]
+    alerts = [_alert_params(c, alert, now) for c, o in results for alert in o.alerts]
+
+    _execute_many(connection, poll_sql.POLL_RESULT, plain)
+    _execute_many(connection, poll_sql.POLL_RESULT_WITH_SNAPSHOT, observed)
+    _execute_many(connection, poll_sql.upsert_snapshots(dialect), snapshots)
+    _execute_many(connection, poll_sql.insert_new_alerts(dialect), alerts)
 
 
-def _insert_alert(session: Session, watch_id: int, alert: NewAlert, now: datetime) -> None:
-    """Insert an alert unless one with its dedup key exists (a replayed poll)."""
-    exists = session.scalars(select(Alert.id).where(Alert.dedup_key == alert.dedup_key)).first()
-    if exists is not None:
-        return
+def _execute_many(connection: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(statement, rows)
 
-    row = Alert(
-        watch_id=watch_id,
-        team_id=alert.team_id,
-        channel_id=alert.channel_id,
-        job_id=alert.event.job_id,
-        kind=alert.event.kind.value,
-        dedup_key=alert.dedup_key,
-        event=alert.event.model_dump(mode="json"),
-        mention=alert.mention,
-        thread_ts=alert.thread_ts,
-        broadcast=alert.broadcast,
-        oncall=alert.oncall,
-        status=AlertStatus.PENDING,
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        # Another writer inserted the same key between the check and the insert.
-        pass
+
+def _watch_params(
+    claim: WatchClaim, outcome: PollOutcome, owner: str, now: datetime
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "b_id": claim.id,
+        "b_owner": owner,
+        "b_status": outcome.status,
+        "b_next_poll_at": outcome.next_poll_at,
+        "b_error_count": outcome.error_count,
+        "b_last_error": outcome.last_error,
+        "b_now": now,
+        "b_card_bump": 1 if outcome.card_changed else 0,
+        "b_queue_alert_at": outcome.last_queue_alert_at,
+    }
+    snapshot = outcome.snapshot
+    if snapshot is not None:
+        forecast = outcome.forecast
+        params["b_job_state"] = snapshot.state.value
+        params["b_announced_position"] = outcome.announced_position
+        params["b_forecast_threshold"] = forecast.threshold_seconds if forecast else None
+        params["b_forecast_at"] = forecast.expected_at if forecast else None
+        params["b_instance"] = snapshot.instance or None
+    return params
+
+
+def _snapshot_changed(claim: WatchClaim, outcome: PollOutcome) -> bool:
+    return outcome.snapshot is not None and outcome.snapshot != claim.previous
+
+
+def _snapshot_params(claim: WatchClaim, outcome: PollOutcome, now: datetime) -> dict[str, Any]:
+    assert outcome.snapshot is not None
+    return {
+        "watch_id": claim.id,
+        "job_id": outcome.snapshot.job_id,
+        "data": outcome.snapshot.model_dump(mode="json"),
+        "observed_at": now,
+    }
+
+
+def _alert_params(claim: WatchClaim, alert: NewAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "watch_id": claim.id,
+        "team_id": alert.team_id,
+        "channel_id": alert.channel_id,
+        "job_id": alert.event.job_id,
+        "kind": alert.event.kind.value,
+        "dedup_key": alert.dedup_key,
+        "event": alert.event.model_dump(mode="json"),
+        "mention": alert.mention,
+        "thread_ts": alert.thread_ts,
+        "broadcast": alert.broadcast,
+        "oncall": alert.oncall,
+        "status": AlertStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
 
 
 def _alert_claim(alert: Alert, snoozed_until: datetime | None) -> AlertClaim:

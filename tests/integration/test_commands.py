@@ -153,3 +153,13 @@ async def test_healthz_reports_database_and_ticks(harness: Harness) -> None:
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
     assert response.json()["pending_alerts"] == 0
+
+
+async def test_livez_reports_ticking_scheduler(harness: Harness) -> None:
+    await harness.until(lambda: harness.stack.service.engine.last_poll_tick is not None)
+    url = harness.stack.events_url.replace("/slack/events", "/livez")
+
+    response = await harness.stack._http.get(url)
+
+    assert response.status_code == 200
+    assert response.json()["scheduler_last_tick"] is not None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
 import pytest
 
+from bot.demo import admin_scenario, platform_scenario, play
 from bot.sim.ibm_api import ScriptedJob
+from bot.sim.stack import StackSecrets
 from tests.integration.conftest import Harness
 
 JOB = "c5dge2d3rn7breq27i9g"
@@ -68,3 +71,28 @@ async def test_platform_secrets_stay_hidden(
     platform_harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     await check_no_secret_visible(platform_harness, caplog)
+
+
+KNOWN = StackSecrets(
+    signing_secret="signing-secret-known-to-the-test-4c1d",
+    bot_token="xoxb-bot-token-known-to-the-test-77a0",
+    ibm_token="ibm-token-known-to-the-test-2b9e",
+    ibm_api_key="ibm-api-key-known-to-the-test-5f13",
+)
+
+
+@pytest.mark.parametrize("scenario", [admin_scenario, platform_scenario])
+async def test_demo_shows_no_secret(scenario, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+    caplog.set_level(logging.DEBUG)
+    transcript = io.StringIO()
+
+    succeeded = await play(scenario(), transcript, known_secrets=KNOWN)
+
+    visible = transcript.getvalue() + "\n".join(
+        record.getMessage() + (caplog.handler.format(record) if record.exc_info else "")
+        for record in caplog.records
+    )
+    assert succeeded
+    assert "every expected alert arrived" in transcript.getvalue()
+    for secret in KNOWN.values():
+        assert secret not in visible

@@ -47,7 +47,7 @@ def test_add_watch_stores_baseline(store: Store) -> None:
     assert claim.thresholds == (60.0,)
 
 
-def test_add_watch_twice_keeps_one_row(store: Store) -> None:
+def test_add_active_watch_again_changes_nothing(store: Store) -> None:
     first, created_first = store.add_watch(
         KEY, user_id="U1", flavor="admin", instance=None, thresholds=[60], baseline=None, now=NOW
     )
@@ -58,7 +58,7 @@ def test_add_watch_twice_keeps_one_row(store: Store) -> None:
     assert first == second
     assert created_first
     assert not created_second
-    assert [row.thresholds for row in store.list_watches("T1", "C1")] == [(90.0,)]
+    assert [row.thresholds for row in store.list_watches("T1", "C1")] == [(60.0,)]
 
 
 def test_remove_watch_stops_polling(store: Store) -> None:
