@@ -220,8 +220,11 @@ class BotService:
         return database_ok and ticking and delivering and not api.degraded, details
 
     async def liveness(self) -> tuple[bool, dict[str, Any]]:
-        """Whether this process still works: its scheduler ticks. Outages of the IBM API, Slack
-        or the database are left to /healthz, since restarting the process cannot fix them."""
+        """Check that this process still works, which means its scheduler ticks.
+
+        Outages of the IBM API, Slack or the database are left to /healthz, since restarting
+        the process cannot fix them.
+        """
         last_tick = self.engine.last_poll_tick or self.scheduler.started_at
         stale_after = timedelta(seconds=max(30.0, 10 * self.scheduler.tick_seconds))
         ticking = last_tick is not None and self.clock() - last_tick < stale_after
@@ -232,7 +235,7 @@ class BotService:
         return pending, self.api_health.notices.oldest_due_pending(self.clock())
 
     async def render_metrics(self) -> tuple[bytes, str]:
-        """The Prometheus exposition; the pending-alert gauge reads the database."""
+        """Render the Prometheus exposition; the pending-alert gauge reads the database."""
         return await asyncio.to_thread(self.metrics.render), CONTENT_TYPE_LATEST
 
     def _database_ok(self) -> bool:

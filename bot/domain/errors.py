@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class JobSourceError(Exception):
-    """Fetching a job's metrics failed; the message says why and what to do next."""
+    """Fetching a job's metrics failed; the message gives the cause and what to do next."""
 
     #: Short machine-readable kind, used in logs, metrics and stored watch errors.
     kind = "error"
@@ -21,19 +21,19 @@ class JobSourceError(Exception):
 
 
 class JobNotFound(JobSourceError):
-    """The API answered 404: the ID is wrong, or the job belongs to another instance or region."""
+    """The API returned 404: the ID is wrong, or the job belongs to another instance or region."""
 
     kind = "not_found"
 
 
 class AccessDenied(JobSourceError):
-    """The API answered 401 or 403: the token is invalid, expired or lacks access to the job."""
+    """The API returned 401 or 403: the token is invalid, expired or lacks access to the job."""
 
     kind = "access_denied"
 
 
 class RateLimited(JobSourceError):
-    """The API answered 429 (or 503 with Retry-After); retry after `retry_after` seconds."""
+    """The API returned 429 (or 503 with Retry-After), so retry after `retry_after` seconds."""
 
     kind = "rate_limited"
 

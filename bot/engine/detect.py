@@ -1,6 +1,6 @@
 """Change detection: a pure function from two snapshots and a watch's settings to events.
 
-Queue rule: a watch remembers the last queue position it told the channel about. A move is
+Queue rule: a watch remembers the last queue position it announced to the channel. A move is
 worth a message when the job is next in line (position 0), when its position has at least
 halved since that message, or when it moved back by at least 5 places and by half. A job at
 position 40 thus produces messages near 20, 10, 5, 2, 1 and 0: about log2(n) messages in all.
@@ -59,7 +59,7 @@ def detect_changes(
 
 
 def is_done(snapshot: JobSnapshot) -> bool:
-    """A job needs no more polls once it is final and its usage figure is final too."""
+    """Return whether the job needs no more polls: it is final and so is its usage figure."""
     return snapshot.state.is_final and snapshot.usage_final
 
 

@@ -83,7 +83,7 @@ def send_command(text: str, url: str, signing_secret: str, channel: str) -> int:
 
 
 def _stand_in_root() -> str:
-    """The Slack stand-in's address, read from the settings `simulators` wrote."""
+    """Return the Slack stand-in's address, read from the settings `simulators` wrote."""
     from bot.config import load_settings
 
     return load_settings().slack_api_url.removesuffix("/").removesuffix("/api")

@@ -38,7 +38,7 @@ def slash_command_body(
     user_id: str = "U0DEMO",
     command: str = "/jobmetrics",
 ) -> str:
-    """The form body of a slash command invocation."""
+    """Build the form body of a slash command invocation."""
     number = next(_trigger_ids)
     return urlencode(
         {
@@ -68,7 +68,7 @@ def block_action_body(
     channel_id: str = "C0DEMO",
     user_id: str = "U0DEMO",
 ) -> str:
-    """The form body of a button click on a message."""
+    """Build the form body of a button click on a message."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": team_id, "domain": "demo"},
@@ -92,7 +92,7 @@ def block_action_body(
 
 
 def event_callback_body(event: dict[str, Any], *, team_id: str) -> str:
-    """The JSON body of an Events API delivery."""
+    """Build the JSON body of an Events API delivery."""
     number = next(_trigger_ids)
     return json.dumps(
         {

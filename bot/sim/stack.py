@@ -196,8 +196,8 @@ class LocalStack:
             page = await browser.get(f"{root}/slack/install")
             state = _state_in(page.text)
             code = self.slack.authorization_code(team)
-            # Bolt marks its state cookie Secure; a browser sends it back over https, which
-            # the loopback server does not speak, so the cookie is sent by hand.
+            # Bolt marks its state cookie Secure, so a browser sends it back only over https.
+            # The loopback server speaks plain HTTP, so the cookie is sent by hand.
             cookie = page.headers.get("set-cookie", "").split(";")[0]
             return await browser.get(
                 f"{root}/slack/oauth_redirect",
@@ -215,7 +215,7 @@ class LocalStack:
 
 
 def _state_in(install_page: str) -> str:
-    """The OAuth state in the authorize link of Bolt's install page."""
+    """Return the OAuth state in the authorize link of Bolt's install page."""
     match = re.search(r"[?&;]state=([^&\"']+)", install_page)
     if match is None:
         raise AssertionError(f"no OAuth state in the install page: {install_page[:300]!r}")

@@ -853,7 +853,7 @@ def describe_settings_change(command: SettingsChangeCommand) -> str:
 
 
 def notice_message(text: str) -> SlackMessage:
-    """A short informational reply; `text` is mrkdwn built by the bot."""
+    """Build a short informational reply; `text` is mrkdwn built by the bot."""
     return _message(text, [_section(text)])
 
 

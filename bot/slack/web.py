@@ -56,7 +56,7 @@ def build_web_app(
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            # Bolt answers these only when multi-workspace installs are configured.
+            # Bolt serves these only when multi-workspace installs are configured.
             Route("/slack/install", slack_events, methods=["GET"]),
             Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),

@@ -180,7 +180,7 @@ class ChannelSettingsRow(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what: every watch, unwatch, snooze, stop and settings change."""
+    """An audit entry: one watch, unwatch, snooze, stop or settings change, with its author."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_channel", "team_id", "channel_id", "at"),)
