@@ -53,3 +53,17 @@ def test_configuration_reference_is_current() -> None:
         "docs/configuration.md is out of date; run "
         "`jobmetrics-bot config-reference > docs/configuration.md`"
     )
+
+
+def test_env_example_names_every_setting(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from bot.config import Settings, load_settings
+
+    example = (ROOT / ".env.example").read_text()
+    names = {
+        line.split("=", 1)[0] for line in example.splitlines() if "=" in line and line[0] != "#"
+    }
+    (tmp_path / ".env").write_text(example)
+    monkeypatch.chdir(tmp_path)
+
+    assert names == {name.upper() for name in Settings.model_fields}
+    assert load_settings().ibm_api_flavor.value == "admin"
