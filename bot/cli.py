@@ -32,6 +32,9 @@ EXIT_FAILED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Until the event loop installs its own handlers, a SIGTERM (a deploy during start-up)
+    # ends the process cleanly instead of killing it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = _parser().parse_args(argv)
     if args.command == "simulators":
         from bot.sim.serve import run_simulators
@@ -85,17 +88,28 @@ def _database_problem(settings: Settings, exc: SQLAlchemyError) -> str:
     )
 
 
-def _warn_about_missing_slack_settings(settings: Settings) -> None:
-    if settings.slack_signing_secret is None and settings.slack_app_token is None:
-        log.warning(
-            "SLACK_SIGNING_SECRET is not set: every request to /slack/events will be rejected "
-            "with 401; set it from the app's Basic Information page"
+def _require_slack_settings(settings: Settings, *, serving: bool) -> None:
+    """Raise ConfigError when Slack credentials the process needs are missing: without them
+    it would start, report healthy, and reject or drop everything."""
+    multi_workspace = settings.slack_client_id is not None
+    if serving and settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is missing; HTTP mode rejects every Slack request without "
+            "it. Copy it from the app's Basic Information page, or set SLACK_APP_TOKEN for "
+            "Socket Mode"
         )
-    if settings.slack_bot_token is None:
-        log.warning(
-            "SLACK_BOT_TOKEN is not set: alerts and cards cannot be posted; set the bot token "
-            "from the app's OAuth & Permissions page"
+    if settings.slack_bot_token is None and not multi_workspace:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is missing; copy the bot token from the app's OAuth & "
+            "Permissions page, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for "
+            "multi-workspace installs"
         )
+    if multi_workspace and settings.slack_client_secret is None:
+        raise ConfigError("SLACK_CLIENT_SECRET is missing; SLACK_CLIENT_ID needs it for installs")
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -191,7 +205,7 @@ async def _check(reference: str, settings: Settings, *, as_json: bool) -> int:
 async def _serve(settings: Settings) -> int:
     from bot.service import BotService
 
-    _warn_about_missing_slack_settings(settings)
+    _require_slack_settings(settings, serving=True)
     service = BotService(settings)
     service.prepare_database()
     loop = asyncio.get_running_loop()
@@ -222,7 +236,7 @@ async def _serve_socket_mode(service: BotService, settings: Settings) -> int:
 async def _work(settings: Settings) -> int:
     from bot.service import BotService
 
-    _warn_about_missing_slack_settings(settings)
+    _require_slack_settings(settings, serving=False)
     service = BotService(settings)
     service.prepare_database()
     stop = asyncio.Event()

@@ -27,6 +27,8 @@ _MENTION = re.compile(
 
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?$")
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]*)?)\s*(s|m|h)$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -169,6 +171,37 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("allowed_channels")
+    @classmethod
+    def _check_channels(cls, value: list[str]) -> list[str]:
+        for channel in value:
+            if not _CHANNEL_ID.match(channel):
+                raise ValueError(
+                    f"{channel!r} is not a channel ID; copy the ID (C0123ABCD) from the "
+                    "channel's details"
+                )
+        return value
+
+    @field_validator("allowed_users", "admin_users")
+    @classmethod
+    def _check_users(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not _USER_ID.match(user):
+                raise ValueError(
+                    f"{user!r} is not a user ID; copy the member ID (U0123ABCD) from the "
+                    "person's profile"
+                )
+        return value
+
+    @field_validator("allowed_usergroup")
+    @classmethod
+    def _check_usergroup(cls, value: str | None) -> str | None:
+        if value and not _USERGROUP_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a user group ID; it starts with S, for example S0123ABCD"
+            )
+        return value or None
+
     @field_validator("ibm_service_crns")
     @classmethod
     def _check_crns(cls, value: list[str]) -> list[str]:
@@ -218,7 +251,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_level(cls, value: str) -> str:
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError(f"{value!r} is not a logging level; use DEBUG, INFO or WARNING")
+            raise ValueError(f"{value!r} is not a logging level; use DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
     @field_validator("ibm_quantum_region")

@@ -13,11 +13,12 @@ import secrets
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bot.sim.ibm_api import IbmApiSimulator, ScriptedJob
+from bot.sim.ibm_api import IbmApiSimulator, ScriptedJob, SimClock
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.slack_requests import signed_headers, slash_command_body
 
@@ -49,7 +50,8 @@ SAMPLE_JOBS = (
 def run_simulators(env_file: Path) -> int:
     """Serve both stand-ins until Ctrl-C, with the bot's settings written to `env_file`."""
     token = secrets.token_urlsafe(16)
-    ibm = IbmApiSimulator(speed=1.0, admin_token=token)
+    # Real time from now, so that job times and the bot's own times read alike.
+    ibm = IbmApiSimulator(clock=SimClock(speed=1.0, epoch=datetime.now(UTC)), admin_token=token)
     ibm.add(*SAMPLE_JOBS)
     slack = SlackStandIn()
     stop = threading.Event()
@@ -118,7 +120,9 @@ Settings for the bot are in {env_file}. In a second terminal, in the same folder
     ENV_FILE={env_file} .venv/bin/jobmetrics-bot send "watch c5dge2d3rn7breq27i9g 60s"
     ENV_FILE={env_file} .venv/bin/jobmetrics-bot send "list"
 
-Sample jobs: {jobs}. Every message the bot sends appears below. Ctrl-C stops.
+Sample jobs: {jobs}. Their lifecycles start now: the first is queued for
+about 2 minutes, then runs for 3; the others end within 2 minutes. Restart `simulators` to
+replay them. Every message the bot sends appears below, in full. Ctrl-C stops.
 """
 
 
@@ -127,8 +131,7 @@ def _print_messages(slack: SlackStandIn, stop: threading.Event) -> None:
     while not stop.is_set():
         calls = slack.all_calls()
         for call in calls[shown:]:
-            if call.method in ("chat.postMessage", "chat.update", "response_url"):
-                where = call.params.get("channel") or "reply to the caller"
-                print(f"[{call.method} → {where}] {call.params.get('text', '')}", flush=True)
+            if call.method in ("chat.postMessage", "chat.update", "response_url") and call.ok:
+                print(f"\n{call.method}: {slack.render(call)}", flush=True)
         shown = len(calls)
         stop.wait(0.5)

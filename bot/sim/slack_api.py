@@ -308,6 +308,11 @@ class SlackStandIn:
             self._seen_users.clear()
             self._faults = _Faults()
 
+    @staticmethod
+    def render(call: RecordedCall) -> str:
+        """Render one recorded message as readable plain text, as `transcript()` does."""
+        return _render_call(call)
+
     def transcript(self) -> str:
         """Render every message the bot sent as readable plain text, one entry per message.
 

@@ -263,14 +263,29 @@ class JobMetricsCommands:
             self.store.snooze, caller.team_id, caller.channel_id, job_id, until, now
         )
         if not changed:
-            target = f"job `{job_id}`" if job_id else "any job"
-            await _reply(respond, messages.error_message(f"This channel watches no {target}."))
+            await _reply(
+                respond, messages.error_message(await self._nothing_to_snooze(job_id, caller))
+            )
             return
 
         detail = f"until={until.isoformat()}" if until else "ended"
         for changed_job in changed:
             await self._audit(caller, "snooze", changed_job, detail)
         await _reply(respond, messages.snooze_confirmation(changed, until))
+
+    async def _nothing_to_snooze(self, job_id: str | None, caller: Caller) -> str:
+        if job_id is None:
+            return "This channel has no active watch to snooze."
+
+        watch = await asyncio.to_thread(
+            self.store.get_watch, WatchKey(caller.team_id, caller.channel_id, job_id)
+        )
+        if watch is None or watch.status == WatchStatus.UNWATCHED:
+            return f"Job `{job_id}` is not watched in this channel, so there is nothing to snooze."
+        return (
+            f"The watch of job `{job_id}` has ended ({watch.status}), so there is nothing to "
+            "snooze. `/jobmetrics list` shows it; `/jobmetrics unwatch` removes it."
+        )
 
     # Channel settings.
 
