@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -134,6 +135,16 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),
         Index("ix_alerts_pending", "status", "next_attempt_at"),
+        # Serves the delivery claim's "no older pending alert of this watch" check, which
+        # otherwise scans every pending alert per candidate when a backlog builds up.
+        Index(
+            "ix_alerts_pending_stream",
+            "watch_id",
+            "channel_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
