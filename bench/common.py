@@ -33,8 +33,12 @@ class SimProcess:
         return int(json.loads(line)["requests"]) if line else -1
 
 
-def start_simulator(jobs: int, workload: str = "steady", **options: float) -> SimProcess:
+def start_simulator(
+    jobs: int, workload: str = "steady", *, epoch_now: bool = False, **options: float
+) -> SimProcess:
     args = [sys.executable, "-m", "bench.simserver", "--jobs", str(jobs), "--workload", workload]
+    if epoch_now:
+        args.append("--epoch-now")
     for name, value in options.items():
         args += [f"--{name}", str(value)]
     process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -44,12 +48,21 @@ def start_simulator(jobs: int, workload: str = "steady", **options: float) -> Si
 
 
 def insert_watches(
-    engine: Any, job_ids: list[str], *, now: datetime, spread: float = 0.0, channels: int = 50
+    engine: Any,
+    job_ids: list[str],
+    *,
+    now: datetime,
+    spread: float = 0.0,
+    channels: int = 50,
+    due_times: list[datetime] | None = None,
 ) -> None:
-    """Insert active watches in bulk, due times spread evenly over `spread` seconds."""
+    """Insert active watches in bulk, first due at `due_times` when given, else at times
+    spread evenly over `spread` seconds."""
     rows = []
     for index, job_id in enumerate(job_ids):
         due = now + timedelta(seconds=spread * index / max(len(job_ids), 1))
+        if due_times is not None:
+            due = due_times[index]
         rows.append(
             {
                 "team_id": "T0BENCH",

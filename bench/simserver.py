@@ -12,8 +12,9 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 
-from bot.sim.ibm_api import IbmApiSimulator, ScriptedJob
+from bot.sim.ibm_api import IbmApiSimulator, ScriptedJob, SimClock
 
 TOKEN = "bench-admin-token"
 QUEUE_STEP = 20.0  # simulated seconds between two queue positions in the lifecycle workload
@@ -28,9 +29,10 @@ def steady_job(number: int) -> ScriptedJob:
     return ScriptedJob(job_id(number), queue_positions=(), run_seconds=86_400, created_at=0.0)
 
 
-def lifecycle_job(number: int, spread: float) -> ScriptedJob:
-    """A job that waits in a queue, runs and finishes; starts are spread over `spread` seconds."""
-    offset = (number * 7919) % max(int(spread), 1)
+def lifecycle_job(number: int, spread: float, delay: float = 0.0) -> ScriptedJob:
+    """Script a job that waits in a queue, runs and finishes. It is created at simulated
+    second `delay` plus an offset spread over `spread` seconds."""
+    offset = delay + (number * 7919) % max(int(spread), 1)
     positions = tuple(range(number % 6, -1, -1))
     return ScriptedJob(
         job_id(number),
@@ -42,10 +44,10 @@ def lifecycle_job(number: int, spread: float) -> ScriptedJob:
     )
 
 
-def build_jobs(workload: str, count: int, spread: float) -> list[ScriptedJob]:
+def build_jobs(workload: str, count: int, spread: float, delay: float) -> list[ScriptedJob]:
     if workload == "steady":
         return [steady_job(number) for number in range(count)]
-    return [lifecycle_job(number, spread) for number in range(count)]
+    return [lifecycle_job(number, spread, delay) for number in range(count)]
 
 
 def main() -> None:
@@ -55,10 +57,20 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=0.0, help="simulated seconds per second")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds over which jobs start")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds held per reply")
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="simulated seconds before the first job exists"
+    )
+    parser.add_argument(
+        "--epoch-now",
+        action="store_true",
+        help="date simulated second 0 now, so that at --speed 1 the API's timestamps, estimated "
+        "start times included, match the wall clock",
+    )
     args = parser.parse_args()
 
-    sim = IbmApiSimulator(admin_token=TOKEN, speed=args.speed, latency=args.latency)
-    sim.add(*build_jobs(args.workload, args.jobs, args.spread))
+    clock = SimClock(args.speed, epoch=datetime.now(UTC)) if args.epoch_now else None
+    sim = IbmApiSimulator(admin_token=TOKEN, speed=args.speed, latency=args.latency, clock=clock)
+    sim.add(*build_jobs(args.workload, args.jobs, args.spread, args.delay))
     with sim:
         zero = time.time() - sim.clock.now() / args.speed if args.speed else time.time()
         print(json.dumps({"url": sim.url, "token": TOKEN, "sim_zero": zero}), flush=True)

@@ -83,6 +83,7 @@ class RecordedCall:
 class _Faults:
     channel_errors: dict[str, str] = field(default_factory=dict)
     rate_limited: int = 0
+    rate_limited_method: str | None = None
     retry_after: int = 1
     failures: int = 0
     failure_status: int = 500
@@ -207,11 +208,13 @@ class SlackStandIn:
         with self._lock:
             self._faults.channel_errors[channel] = error
 
-    def rate_limit_next(self, count: int, retry_after: int = 1) -> None:
-        """Reply to the next `count` Web API calls with HTTP 429 and a Retry-After header."""
+    def rate_limit_next(self, count: int, retry_after: int = 1, method: str | None = None) -> None:
+        """Reply to the next `count` Web API calls (of `method` only, when given) with
+        HTTP 429 and a Retry-After header."""
         with self._lock:
             self._faults.rate_limited = count
             self._faults.retry_after = retry_after
+            self._faults.rate_limited_method = method
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Reply to the next `count` Web API calls with HTTP `status` and an empty body."""
@@ -343,7 +346,8 @@ class SlackStandIn:
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> _Answer | None:
         faults = self._faults
-        if faults.rate_limited > 0:
+        limited = faults.rate_limited_method in (None, method)
+        if faults.rate_limited > 0 and limited:
             faults.rate_limited -= 1
             retry = {"Retry-After": str(faults.retry_after)}
             return _Answer(429, {"ok": False, "error": "ratelimited"}, retry)

@@ -179,7 +179,7 @@ async def test_quiet_hours_hold_channel_but_not_oncall(harness: Harness) -> None
 async def test_slack_rate_limit_is_honoured(harness: Harness) -> None:
     harness.ibm.add(lifecycle_job())
     ts = await watch(harness)
-    harness.slack.rate_limit_next(1, retry_after=2)
+    harness.slack.rate_limit_next(1, retry_after=2, method="chat.postMessage")
 
     await harness.step(JOB, 40)
     await harness.until(lambda: len(thread_calls(harness, ts)) == 1, timeout=10)
