@@ -55,7 +55,7 @@ class Poller:
         self.last_tick = now
         window_ends = time.monotonic() + self.config.tick_claim_window
         limit = asyncio.Semaphore(self.config.concurrency)
-        in_flight: set[asyncio.Task[None]] = set()
+        in_flight: set[asyncio.Task[tuple[WatchClaim, PollOutcome]]] = set()
         polled = 0
         more_due = True
 
