@@ -237,9 +237,12 @@ def check_job(job: ScriptedJob, posts: list[Post], card_ts: str) -> list[str]:
     if sum(key == "started" for key in keys) > 1:
         problems.append(f"{job.job_id}: started twice")
 
-    ranks = [(RANK[post.kind], post.key) for post in first_copies(posts)]
+    # Kinds must come in lifecycle order. Queue moves share one rank, and their keys are not
+    # compared, because "queue:6->2" before "queue:2->0" is the right order but not sorted.
+    firsts = first_copies(posts)
+    ranks = [RANK[post.kind] for post in firsts]
     if ranks != sorted(ranks):
-        problems.append(f"{job.job_id}: out of order {[key for _, key in ranks]}")
+        problems.append(f"{job.job_id}: out of order {[post.key for post in firsts]}")
     if any(post.thread_ts != card_ts for post in posts):
         problems.append(f"{job.job_id}: reply outside the card's thread")
     return problems
