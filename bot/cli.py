@@ -32,9 +32,6 @@ EXIT_FAILED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Until the event loop installs its own handlers, a SIGTERM (a deploy during start-up)
-    # ends the process cleanly instead of killing it.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = _parser().parse_args(argv)
     if args.command == "simulators":
         from bot.sim.serve import run_simulators
@@ -106,10 +103,6 @@ def _require_slack_settings(settings: Settings, *, serving: bool) -> None:
         )
     if multi_workspace and settings.slack_client_secret is None:
         raise ConfigError("SLACK_CLIENT_SECRET is missing; SLACK_CLIENT_ID needs it for installs")
-
-
-def _exit_on_sigterm(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
 
 
 def _parser() -> argparse.ArgumentParser:
