@@ -39,7 +39,9 @@ class Harness:
         # A platform poll makes two requests (job, then metrics); an admin poll makes one.
         per_poll = 2 if self.stack.flavor is ApiFlavor.PLATFORM else 1
         start = self.ibm.requests_by_job[job_id]
-        wanted = start + polls * per_poll
+        # One poll more than asked: a poll's request is counted when it starts, and the next
+        # poll of the same watch starts only after the previous one wrote its results.
+        wanted = start + (polls + 1) * per_poll
         await self.until(
             lambda: self.ibm.requests_by_job[job_id] >= wanted or self.watch_ended(job_id),
             timeout,

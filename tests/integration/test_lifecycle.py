@@ -116,8 +116,10 @@ async def test_job_gone_is_said_once_and_stops(harness: Harness) -> None:
     await watch(harness, f"watch {JOB}")
 
     harness.ibm.fail_next(404, count=1000, job_id=JOB)
-    await harness.settle(JOB, polls=1)
     await harness.until(lambda: watch_status(harness) == WatchStatus.STOPPED)
+    # The alert is written with the status change and posted by the next delivery tick.
+    await harness.until(lambda: harness.alerts() != [])
+    await harness.settle(JOB, polls=1)
 
     assert harness.alerts() == [(JOB, "not_found")]
 
