@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_problem(settings: Settings, exc: SQLAlchemyError) -> str:
-    """One line naming the database (password hidden), what failed and what to check."""
+    """Describe a database failure in one line: the URL (password hidden), the error and the fix."""
     try:
         where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     )
     operator_channel: str | None = Field(
         None,
-        description="Channel ID told once when the IBM API degrades and once when it recovers.",
+        description="Channel ID notified once when the IBM API degrades and once when it recovers.",
     )
     operator_team_id: str | None = Field(
         None,
@@ -319,7 +319,7 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _shown_value(name: str, value: object) -> str:
-    """The value as an error message may show it: secrets hidden, URL passwords masked."""
+    """Return the value as an error message may show it: secrets hidden, URL passwords masked."""
     if _looks_secret(name):
         return "<hidden>"
     if isinstance(value, str):
@@ -335,7 +335,7 @@ def _looks_secret(name: str) -> bool:
 
 
 def sqlite_path(settings: Settings) -> Path | None:
-    """The SQLite file path of the settings, or None for another database."""
+    """Return the SQLite file path of the settings, or None for another database."""
     if not settings.is_sqlite:
         return None
     return Path(settings.sqlalchemy_url.removeprefix("sqlite:///"))

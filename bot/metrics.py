@@ -69,7 +69,7 @@ class BotMetrics:
                 self.poll_lateness.observe(max((now - claim.due_at).total_seconds(), 0.0))
 
     def render(self) -> bytes:
-        """The text exposition format; reads the pending count from the database."""
+        """Render the text exposition format, reading the pending count from the database."""
         return generate_latest(self.registry)
 
 

@@ -39,7 +39,7 @@ class QuietHours:
         return local >= self.start or local < self.end
 
     def ends_after(self, moment: datetime) -> datetime:
-        """The first end of the window after `moment` (in UTC), for a moment inside it."""
+        """Return the first end of the window after `moment` (in UTC), for a moment inside it."""
         zone = load_zone(self.timezone)
         local = moment.astimezone(zone)
         candidate = datetime.combine(local.date(), self.end, tzinfo=zone)

@@ -43,7 +43,7 @@ class RateLimited(JobSourceError):
 
 
 class ApiUnavailable(JobSourceError):
-    """A 5xx answer, a timeout or a refused connection: transient, retry with backoff."""
+    """A 5xx response, a timeout or a refused connection: transient, so retry with backoff."""
 
     kind = "unavailable"
 

@@ -395,7 +395,7 @@ def _not_found_message(job_id: str, instances: Sequence[str], detail: str) -> st
 
 
 def instance_name(crn: str) -> str:
-    """The short form of a service CRN for messages: its region and instance ID."""
+    """Return the short form of a service CRN for messages: its region and instance ID."""
     parts = crn.split(":")
     if len(parts) >= 8 and parts[7]:
         return f"{parts[7]} ({parts[5]})"

@@ -17,7 +17,7 @@ from bot.storage.models import Alert, AlertStatus, AuditEntry, ChannelSettingsRo
 
 @dataclass(frozen=True)
 class Actor:
-    """Who did something, and where."""
+    """The author of a change and the workspace and channel it was made in."""
 
     team_id: str
     channel_id: str
@@ -86,7 +86,7 @@ def release_held_alerts(
 
 
 def _locked_row(session: Session, actor: Actor, now: datetime) -> ChannelSettingsRow:
-    """The channel's settings row, created if missing, locked until the transaction ends."""
+    """Return the channel's settings row, created if missing, locked until commit."""
     key = (actor.team_id, actor.channel_id)
     try:
         with session.begin_nested():
